@@ -1,0 +1,51 @@
+//! Everything the command line can set, with the defaults from `limits`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::limits;
+
+/// The default `Cache-Control` for files and listings: every use revalidates, which costs a
+/// cheap 304 with ETag/Last-Modified, so a folder being edited never shows stale pages
+/// (node http-server's one-hour default is its most-reported complaint).
+pub const DEFAULT_CACHE_CONTROL: &str = "no-cache";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub root: PathBuf,
+    pub bind: IpAddr,
+    pub port: u16,
+    pub threads: usize,
+    pub listing: bool,
+    pub hidden: bool,
+    pub cache_control: String,
+    pub head_timeout: Duration,
+    pub write_timeout: Duration,
+    pub drain_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// Threads by default: one event loop per core. Each loop serves many connections, so
+/// more threads than cores only adds context switches (see README, Performance).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            root: PathBuf::from("www"),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8080,
+            threads: default_threads(),
+            listing: true,
+            hidden: false,
+            cache_control: DEFAULT_CACHE_CONTROL.to_string(),
+            head_timeout: limits::HEAD_TIMEOUT,
+            write_timeout: limits::WRITE_TIMEOUT,
+            drain_timeout: limits::DRAIN_TIMEOUT,
+            max_connections: limits::MAX_CONNECTIONS,
+        }
+    }
+}

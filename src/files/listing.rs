@@ -1,0 +1,139 @@
+//! The HTML listing of a folder without index.html: names HTML-escaped, links
+//! percent-encoded relative references, folders first, dotfiles hidden unless asked.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::time::SystemTime;
+
+use crate::files::site::Site;
+use crate::files::FileError;
+use crate::http::date;
+use crate::http::target::{encode_path, encode_segment, UrlPath};
+
+struct Entry {
+    name: String,
+    is_dir: bool,
+    size: Option<u64>,
+    modified: Option<SystemTime>,
+}
+
+/// Renders the listing page for the folder at `path` (already resolved inside the root).
+pub fn render_listing(site: &Site, path: &UrlPath<'_>) -> Result<Vec<u8>, FileError> {
+    let folder = site.root.join(path.relative.as_ref());
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(&folder)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            // A name that is not UTF-8 could not be requested either (paths decode as UTF-8).
+            continue;
+        };
+        if name.starts_with('.') && !site.hidden {
+            continue;
+        }
+        // Follow symlinks for the kind and size; a dangling one is listed as a file.
+        let metadata = fs::metadata(entry.path()).ok();
+        entries.push(Entry {
+            is_dir: metadata.as_ref().is_some_and(fs::Metadata::is_dir),
+            size: metadata.as_ref().filter(|m| m.is_file()).map(fs::Metadata::len),
+            modified: metadata.as_ref().and_then(|m| m.modified().ok()),
+            name,
+        });
+    }
+    entries.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
+    Ok(render(&display_path(path), !path.relative.is_empty(), &entries).into_bytes())
+}
+
+fn display_path(path: &UrlPath<'_>) -> String {
+    if path.relative.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{}/", path.relative)
+    }
+}
+
+fn render(title: &str, has_parent: bool, entries: &[Entry]) -> String {
+    let title = escape_html(title);
+    let mut page = String::with_capacity(1024 + entries.len() * 160);
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Index of {title}</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#111}}\
+         table{{border-collapse:collapse}}td,th{{padding:.2rem 1rem .2rem 0;text-align:left}}\
+         td.size{{text-align:right}}a{{color:#0645ad}}</style></head>\n\
+         <body><main><h1>Index of {title}</h1>\n<table>\n\
+         <thead><tr><th>Name</th><th>Size</th><th>Last modified</th></tr></thead>\n<tbody>\n"
+    );
+    if has_parent {
+        page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+    }
+    for entry in entries {
+        let slash = if entry.is_dir { "/" } else { "" };
+        let size = entry.size.map(|s| s.to_string()).unwrap_or_else(|| "-".to_string());
+        let modified = entry.modified.map(date::format).unwrap_or_default();
+        // `./` keeps a name such as `a:b` from reading as a URL scheme.
+        let _ = writeln!(
+            page,
+            "<tr><td><a href=\"./{href}{slash}\">{text}{slash}</a></td><td class=\"size\">{size}</td><td>{modified}</td></tr>",
+            href = encode_segment(&entry.name),
+            text = escape_html(&entry.name),
+        );
+    }
+    page.push_str("</tbody>\n</table>\n</main></body></html>\n");
+    page
+}
+
+/// Escapes the five characters that can end text or an attribute in HTML.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The canonical URL of a folder, for redirects to it (`/dir` → `/dir/`).
+pub fn folder_location(path: &UrlPath<'_>) -> String {
+    let mut location = encode_path(&path.relative);
+    if !location.ends_with('/') {
+        location.push('/');
+    }
+    if let Some(query) = path.query {
+        location.push('?');
+        location.push_str(query);
+    }
+    location
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, is_dir: bool) -> Entry {
+        Entry { name: name.to_string(), is_dir, size: Some(3), modified: None }
+    }
+
+    #[test]
+    fn hostile_names_are_escaped_in_text_and_href() {
+        let page = render("/", false, &[entry("<img src=x onerror=alert(1)>.txt", false), entry("\"'&%# a:b", true)]);
+        assert!(!page.contains("<img"), "{page}");
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;.txt"));
+        assert!(page.contains("href=\"./%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.txt\""));
+        assert!(page.contains("href=\"./%22%27%26%25%23%20a%3Ab/\""));
+        assert!(page.contains("&quot;&#39;&amp;%# a:b/</a>"));
+    }
+
+    #[test]
+    fn parent_link_only_below_the_root() {
+        assert!(!render("/", false, &[]).contains("href=\"../\""));
+        assert!(render("/a/", true, &[]).contains("href=\"../\""));
+    }
+}

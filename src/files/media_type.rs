@@ -1,0 +1,98 @@
+//! File name → `Content-Type`. A short table of the types browsers are strict about comes
+//! first (ES modules need `text/javascript`, `instantiateStreaming` needs `application/wasm`
+//! with no parameters), then `mime_guess` for the long tail. Text types say `charset=utf-8`.
+
+use std::borrow::Cow;
+
+pub const OCTET_STREAM: &str = "application/octet-stream";
+pub const HTML: &str = "text/html; charset=utf-8";
+
+/// The media type for a file name, by its extension (case-insensitive).
+pub fn media_type(file_name: &str) -> Cow<'static, str> {
+    let Some((_, ext)) = file_name.rsplit_once('.') else {
+        return Cow::Borrowed(OCTET_STREAM);
+    };
+    let mut lower = [0u8; 8];
+    if ext.len() <= lower.len() {
+        for (slot, b) in lower.iter_mut().zip(ext.bytes()) {
+            *slot = b.to_ascii_lowercase();
+        }
+        if let Some(known) = common(&lower[..ext.len()]) {
+            return Cow::Borrowed(known);
+        }
+    }
+    match mime_guess::from_ext(ext).first_raw() {
+        Some(t) if t.starts_with("text/") => Cow::Owned(format!("{t}; charset=utf-8")),
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Borrowed(OCTET_STREAM),
+    }
+}
+
+fn common(ext: &[u8]) -> Option<&'static str> {
+    Some(match ext {
+        b"html" | b"htm" => HTML,
+        b"css" => "text/css; charset=utf-8",
+        b"js" | b"mjs" => "text/javascript; charset=utf-8",
+        b"json" | b"map" => "application/json",
+        b"txt" => "text/plain; charset=utf-8",
+        b"md" => "text/markdown; charset=utf-8",
+        b"csv" => "text/csv; charset=utf-8",
+        b"xml" => "text/xml; charset=utf-8",
+        b"svg" => "image/svg+xml",
+        b"png" => "image/png",
+        b"jpg" | b"jpeg" => "image/jpeg",
+        b"gif" => "image/gif",
+        b"webp" => "image/webp",
+        b"avif" => "image/avif",
+        b"ico" => "image/x-icon",
+        b"wasm" => "application/wasm",
+        b"mp4" | b"m4v" => "video/mp4",
+        b"webm" => "video/webm",
+        b"ogv" => "video/ogg",
+        b"mp3" => "audio/mpeg",
+        b"ogg" | b"oga" => "audio/ogg",
+        b"wav" => "audio/wav",
+        b"woff" => "font/woff",
+        b"woff2" => "font/woff2",
+        b"ttf" => "font/ttf",
+        b"otf" => "font/otf",
+        b"pdf" => "application/pdf",
+        b"zip" => "application/zip",
+        b"gz" => "application/gzip",
+        b"br" => "application/x-brotli",
+        b"tar" => "application/x-tar",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_critical_types() {
+        assert_eq!(media_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(media_type("INDEX.HTM"), "text/html; charset=utf-8");
+        assert_eq!(media_type("style.css"), "text/css; charset=utf-8");
+        assert_eq!(media_type("app.js"), "text/javascript; charset=utf-8");
+        assert_eq!(media_type("mod.mjs"), "text/javascript; charset=utf-8");
+        assert_eq!(media_type("data.json"), "application/json");
+        assert_eq!(media_type("logo.svg"), "image/svg+xml");
+        assert_eq!(media_type("logo.png"), "image/png");
+        assert_eq!(media_type("add.wasm"), "application/wasm");
+        assert_eq!(media_type("clip.mp4"), "video/mp4");
+        assert_eq!(media_type("index.html.gz"), "application/gzip");
+    }
+
+    #[test]
+    fn unknown_and_extensionless_are_octet_stream() {
+        assert_eq!(media_type("README"), OCTET_STREAM);
+        assert_eq!(media_type("x.unknownext"), OCTET_STREAM);
+        assert_eq!(media_type("x.averyveryverylongext"), OCTET_STREAM);
+    }
+
+    #[test]
+    fn long_tail_text_gets_a_charset() {
+        assert_eq!(media_type("main.rs"), "text/x-rust; charset=utf-8");
+    }
+}

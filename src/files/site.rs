@@ -1,0 +1,65 @@
+//! The document root and the policies that apply to everything served from it.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// What is being served and how.
+#[derive(Debug)]
+pub struct Site {
+    /// The root, canonical (absolute, no symlinks): the wall every path must stay behind.
+    pub root: PathBuf,
+    /// The root folder opened once; files are opened relative to it with `openat2`.
+    pub root_dir: File,
+    /// List folders that have no index.html (else 404).
+    pub listing: bool,
+    /// Serve dotfiles and dot-folders (else 404, and hidden from listings).
+    pub hidden: bool,
+    /// The `Cache-Control` value sent with files and listings.
+    pub cache_control: String,
+}
+
+/// Why the root cannot be served; `main` turns each into a one-line message.
+#[derive(Debug)]
+pub enum RootError {
+    Missing(PathBuf),
+    NotADirectory(PathBuf),
+    Unreadable(PathBuf, io::Error),
+}
+
+impl std::fmt::Display for RootError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RootError::Missing(p) => {
+                write!(f, "the folder {} does not exist; pass the folder to serve, e.g. `rawserve ./site`", p.display())
+            }
+            RootError::NotADirectory(p) => {
+                write!(f, "{} is not a folder; pass the folder to serve, e.g. `rawserve ./site`", p.display())
+            }
+            RootError::Unreadable(p, e) => {
+                write!(f, "cannot open the folder {}: {e}; check its permissions", p.display())
+            }
+        }
+    }
+}
+
+impl Site {
+    pub fn open(root: &Path, listing: bool, hidden: bool, cache_control: String) -> Result<Site, RootError> {
+        let canonical = match root.canonicalize() {
+            Ok(p) => p,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(RootError::Missing(root.to_path_buf())),
+            Err(e) => return Err(RootError::Unreadable(root.to_path_buf(), e)),
+        };
+        if !canonical.is_dir() {
+            return Err(RootError::NotADirectory(root.to_path_buf()));
+        }
+        let root_dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&canonical)
+            .map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
+        std::fs::read_dir(&canonical).map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
+        Ok(Site { root: canonical, root_dir, listing, hidden, cache_control })
+    }
+}

@@ -1,0 +1,14 @@
+//! The application layer: bytes of a request head in, a response out. Knows nothing of
+//! sockets; asks `files` for what to send.
+
+pub mod accept_encoding;
+pub mod conditional;
+pub mod date;
+pub mod handler;
+pub mod head;
+pub mod range;
+pub mod request;
+pub mod response;
+pub mod target;
+
+pub use request::RequestError;

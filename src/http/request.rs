@@ -1,0 +1,344 @@
+//! The request head: `httparse` does the syntax of RFC 9112 §2–5, and this module adds the
+//! rules a server must enforce on top of it (Host, message framing, versions, methods).
+
+use std::fmt;
+
+use crate::limits::MAX_HEADER_FIELDS;
+
+/// Why a request cannot be served, at the HTTP layer. `http::response` maps each to a status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// Syntax or semantics that RFC 9112/9110 say to refuse with 400; the reason is logged.
+    Malformed(&'static str),
+    /// The head did not end within `MAX_HEAD_BYTES`.
+    HeadTooLarge,
+    /// More than `MAX_HEADER_FIELDS` fields.
+    TooManyFields,
+    /// The request line alone is longer than `MAX_REQUEST_LINE_BYTES`.
+    RequestLineTooLong,
+    /// A well-formed HTTP version other than 1.x (`HTTP/2.0`, `HTTP/3.0`).
+    VersionNotSupported,
+    /// Anything but GET and HEAD: this server never changes anything.
+    MethodNotAllowed,
+    /// A transfer coding this server does not know (RFC 9112 §6.1: 501).
+    UnknownTransferCoding,
+    /// The head did not arrive within `HEAD_TIMEOUT`.
+    HeadTimeout,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::Malformed(reason) => f.write_str(reason),
+            RequestError::HeadTooLarge => f.write_str("request head too large"),
+            RequestError::TooManyFields => f.write_str("too many header fields"),
+            RequestError::RequestLineTooLong => f.write_str("request line too long"),
+            RequestError::VersionNotSupported => f.write_str("HTTP version not supported"),
+            RequestError::MethodNotAllowed => f.write_str("method not allowed"),
+            RequestError::UnknownTransferCoding => f.write_str("unknown transfer coding"),
+            RequestError::HeadTimeout => f.write_str("request head not received in time"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    Http10,
+    Http11,
+}
+
+impl Version {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+/// A parsed, checked request head. Borrows the receive buffer: nothing is copied.
+#[derive(Debug)]
+pub struct RequestHead<'h, 'b> {
+    pub method: Method,
+    pub method_name: &'b str,
+    /// The request-target exactly as sent (checked and decoded later by `http::target`).
+    pub target: &'b str,
+    pub version: Version,
+    pub fields: &'h [httparse::Header<'b>],
+    /// True when the client announced a body (Content-Length > 0 or Transfer-Encoding):
+    /// it is never read as a request, only drained before closing.
+    pub has_body: bool,
+}
+
+impl<'h, 'b> RequestHead<'h, 'b> {
+    /// The value of the first field with this name, if it is valid UTF-8.
+    pub fn field(&self, name: &str) -> Option<&'b str> {
+        self.fields.iter().find(|h| h.name.eq_ignore_ascii_case(name)).and_then(|h| std::str::from_utf8(h.value).ok())
+    }
+
+    /// Every line of a field, for list-valued fields that may be split over several lines.
+    pub fn field_lines<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'b [u8]> + 's {
+        self.fields.iter().filter(move |h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+    }
+}
+
+/// Storage for the parsed fields, kept on the caller's stack.
+pub type FieldSlots<'b> = [httparse::Header<'b>; MAX_HEADER_FIELDS];
+
+pub fn empty_field_slots<'b>() -> FieldSlots<'b> {
+    [httparse::EMPTY_HEADER; MAX_HEADER_FIELDS]
+}
+
+/// Parses and checks a complete head (`buf` ends at the blank line).
+pub fn parse_request<'h, 'b>(
+    buf: &'b [u8],
+    slots: &'h mut FieldSlots<'b>,
+) -> Result<RequestHead<'h, 'b>, RequestError> {
+    let mut request = httparse::Request::new(slots);
+    match request.parse(buf) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(RequestError::Malformed("incomplete request head")),
+        Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooManyFields),
+        Err(httparse::Error::Version) => return Err(version_error(buf)),
+        Err(httparse::Error::Token) => return Err(RequestError::Malformed("invalid method or request line")),
+        Err(httparse::Error::HeaderName) => return Err(RequestError::Malformed("invalid field name")),
+        Err(httparse::Error::HeaderValue) => return Err(RequestError::Malformed("invalid field value")),
+        Err(_) => return Err(RequestError::Malformed("invalid request line or line ending")),
+    }
+    let (Some(method_name), Some(target), Some(minor)) = (request.method, request.path, request.version) else {
+        return Err(RequestError::Malformed("incomplete request line"));
+    };
+    let version = if minor == 0 { Version::Http10 } else { Version::Http11 };
+    let method = match method_name {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        _ => Method::Other,
+    };
+    let head = RequestHead { method, method_name, target, version, fields: request.headers, has_body: false };
+    let has_body = check_framing(&head)?;
+    check_host(&head)?;
+    if method == Method::Other {
+        return Err(RequestError::MethodNotAllowed);
+    }
+    Ok(RequestHead { has_body, ..head })
+}
+
+/// httparse only knows HTTP/1.0 and 1.1. A well-formed `HTTP/x.y` with another major
+/// version gets 505 (RFC 9110 §15.6.6); anything else in that place is malformed: 400.
+fn version_error(buf: &[u8]) -> RequestError {
+    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(0);
+    let line = &buf[start..];
+    let line = &line[..line.iter().position(|b| *b == b'\r' || *b == b'\n').unwrap_or(line.len())];
+    let Some(space) = line.iter().rposition(|b| *b == b' ') else {
+        return RequestError::Malformed("no HTTP version in request line");
+    };
+    match &line[space + 1..] {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() && *major != b'1' =>
+        {
+            RequestError::VersionNotSupported
+        }
+        _ => RequestError::Malformed("malformed HTTP version"),
+    }
+}
+
+/// RFC 9112 §6.1–6.3 and RFC 9110 §8.6: the framing rules that keep a request from being
+/// read two ways (request smuggling). Returns whether the request announces a body.
+fn check_framing(head: &RequestHead<'_, '_>) -> Result<bool, RequestError> {
+    let mut content_length: Option<u64> = None;
+    for value in head.field_lines("content-length") {
+        // A list of identical values is tolerated (RFC 9110 §8.6); anything else is refused.
+        for item in value.split(|b| *b == b',') {
+            let item = trim_ows(item);
+            if item.is_empty() || item.len() > 19 || !item.iter().all(u8::is_ascii_digit) {
+                return Err(RequestError::Malformed("invalid Content-Length"));
+            }
+            let n = item.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            if content_length.is_some_and(|seen| seen != n) {
+                return Err(RequestError::Malformed("conflicting Content-Length values"));
+            }
+            content_length = Some(n);
+        }
+    }
+    let mut codings = head.field_lines("transfer-encoding").peekable();
+    if codings.peek().is_none() {
+        return Ok(content_length.unwrap_or(0) > 0);
+    }
+    if content_length.is_some() {
+        return Err(RequestError::Malformed("both Content-Length and Transfer-Encoding"));
+    }
+    if head.version == Version::Http10 {
+        return Err(RequestError::Malformed("Transfer-Encoding in an HTTP/1.0 request"));
+    }
+    let mut last_is_chunked = false;
+    let mut unknown = false;
+    for value in codings {
+        for item in value.split(|b| *b == b',') {
+            let item = trim_ows(item);
+            if item.is_empty() {
+                continue;
+            }
+            if last_is_chunked {
+                // chunked must be applied last, and only once (RFC 9112 §7).
+                return Err(RequestError::Malformed("chunked is not the final transfer coding"));
+            }
+            let name = item.split(|b| *b == b';').next().map(trim_ows).unwrap_or_default();
+            if name.eq_ignore_ascii_case(b"chunked") {
+                last_is_chunked = true;
+            } else if !["gzip", "x-gzip", "deflate", "compress", "x-compress"]
+                .iter()
+                .any(|known| name.eq_ignore_ascii_case(known.as_bytes()))
+            {
+                unknown = true;
+            }
+        }
+    }
+    if unknown {
+        return Err(RequestError::UnknownTransferCoding);
+    }
+    if !last_is_chunked {
+        // RFC 9112 §6.3 (4): the body length of such a request cannot be determined.
+        return Err(RequestError::Malformed("Transfer-Encoding without final chunked"));
+    }
+    Ok(true)
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host, and any Host has a valid value.
+fn check_host(head: &RequestHead<'_, '_>) -> Result<(), RequestError> {
+    let mut hosts = head.field_lines("host");
+    match (hosts.next(), hosts.next()) {
+        (None, _) if head.version == Version::Http11 => Err(RequestError::Malformed("missing Host")),
+        (None, _) => Ok(()),
+        (Some(_), Some(_)) => Err(RequestError::Malformed("more than one Host")),
+        (Some(value), None) if valid_authority(value) => Ok(()),
+        (Some(_), None) => Err(RequestError::Malformed("invalid Host")),
+    }
+}
+
+/// `uri-host [ ":" port ]` (RFC 3986 §3.2.2): a reg-name, an IPv4 address, or an IP-literal in
+/// brackets. Userinfo (`@`) is not allowed in Host.
+pub fn valid_authority(value: &[u8]) -> bool {
+    let (host, port) = if value.first() == Some(&b'[') {
+        let Some(close) = value.iter().position(|b| *b == b']') else { return false };
+        let literal = &value[1..close];
+        if literal.is_empty() || !literal.iter().all(|b| b.is_ascii_hexdigit() || b":.".contains(b)) {
+            return false;
+        }
+        match &value[close + 1..] {
+            [] => (&value[..0], None),
+            [b':', port @ ..] => (&value[..0], Some(port)),
+            _ => return false,
+        }
+    } else {
+        match value.iter().rposition(|b| *b == b':') {
+            Some(colon) => (&value[..colon], Some(&value[colon + 1..])),
+            None => (value, None),
+        }
+    };
+    let host_ok = host.iter().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(b));
+    let port_ok = port.is_none_or(|p| p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
+    host_ok && port_ok
+}
+
+fn trim_ows(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| *b != b' ' && *b != b'\t').map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<(Method, Version, bool), RequestError> {
+        let mut slots = empty_field_slots();
+        parse_request(raw.as_bytes(), &mut slots).map(|h| (h.method, h.version, h.has_body))
+    }
+
+    fn malformed(raw: &str) -> bool {
+        matches!(parse(raw), Err(RequestError::Malformed(_)))
+    }
+
+    #[test]
+    fn accepts_plain_get_head_and_http10() {
+        assert_eq!(parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Ok((Method::Get, Version::Http11, false)));
+        assert_eq!(parse("HEAD / HTTP/1.1\r\nHost: a:80\r\n\r\n"), Ok((Method::Head, Version::Http11, false)));
+        assert_eq!(parse("GET / HTTP/1.0\r\n\r\n"), Ok((Method::Get, Version::Http10, false)));
+        assert_eq!(parse("\r\nGET / HTTP/1.1\nHost: a\n\n"), Ok((Method::Get, Version::Http11, false)));
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse("GET / HTTP/2.0\r\nHost: a\r\n\r\n"), Err(RequestError::VersionNotSupported));
+        assert_eq!(parse("GET / HTTP/3.1\r\nHost: a\r\n\r\n"), Err(RequestError::VersionNotSupported));
+        assert!(malformed("GET / HTTP/1\r\nHost: a\r\n\r\n"));
+        assert!(malformed("GET / http/1.1\r\nHost: a\r\n\r\n"));
+        assert!(malformed("GET / FOO\r\nHost: a\r\n\r\n"));
+        assert!(malformed("GET /\r\n\r\n"));
+    }
+
+    #[test]
+    fn host_rules() {
+        assert!(malformed("GET / HTTP/1.1\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: u@a\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n"));
+        assert!(parse("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n").is_ok());
+        assert!(parse("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").is_ok());
+    }
+
+    #[test]
+    fn framing_rules_against_smuggling() {
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n"));
+        assert!(malformed("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n"));
+        assert_eq!(
+            parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n\r\n"),
+            Err(RequestError::UnknownTransferCoding)
+        );
+        assert_eq!(
+            parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n"),
+            Ok((Method::Get, Version::Http11, true))
+        );
+        assert_eq!(
+            parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Ok((Method::Get, Version::Http11, true))
+        );
+    }
+
+    #[test]
+    fn other_methods_are_not_allowed() {
+        for method in ["POST", "PUT", "DELETE", "TRACE", "OPTIONS", "FOO", "get"] {
+            let raw = format!("{method} / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(parse(&raw), Err(RequestError::MethodNotAllowed), "{method}");
+        }
+    }
+
+    #[test]
+    fn too_many_fields() {
+        let mut raw = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
+        for i in 0..MAX_HEADER_FIELDS {
+            raw.push_str(&format!("X-{i}: v\r\n"));
+        }
+        raw.push_str("\r\n");
+        assert_eq!(parse(&raw), Err(RequestError::TooManyFields));
+    }
+}

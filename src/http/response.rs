@@ -1,0 +1,257 @@
+//! Building and writing responses: the status line, the fields every response carries,
+//! error pages, and the one place where an error of any layer becomes a status code.
+
+use std::fmt::Write as _;
+
+use crate::files::body::Body;
+use crate::files::FileError;
+use crate::http::date;
+use crate::http::RequestError;
+use crate::limits::RETRY_AFTER_SECS;
+
+/// The status codes rawserve sends (RFC 9110 §15), with their reason phrases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    PartialContent,
+    MovedPermanently,
+    NotModified,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    RequestTimeout,
+    PreconditionFailed,
+    UriTooLong,
+    RangeNotSatisfiable,
+    RequestHeaderFieldsTooLarge,
+    InternalServerError,
+    NotImplemented,
+    ServiceUnavailable,
+    HttpVersionNotSupported,
+}
+
+impl Status {
+    pub fn code(self) -> u16 {
+        match self {
+            Status::Ok => 200,
+            Status::PartialContent => 206,
+            Status::MovedPermanently => 301,
+            Status::NotModified => 304,
+            Status::BadRequest => 400,
+            Status::Forbidden => 403,
+            Status::NotFound => 404,
+            Status::MethodNotAllowed => 405,
+            Status::RequestTimeout => 408,
+            Status::PreconditionFailed => 412,
+            Status::UriTooLong => 414,
+            Status::RangeNotSatisfiable => 416,
+            Status::RequestHeaderFieldsTooLarge => 431,
+            Status::InternalServerError => 500,
+            Status::NotImplemented => 501,
+            Status::ServiceUnavailable => 503,
+            Status::HttpVersionNotSupported => 505,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::PartialContent => "Partial Content",
+            Status::MovedPermanently => "Moved Permanently",
+            Status::NotModified => "Not Modified",
+            Status::BadRequest => "Bad Request",
+            Status::Forbidden => "Forbidden",
+            Status::NotFound => "Not Found",
+            Status::MethodNotAllowed => "Method Not Allowed",
+            Status::RequestTimeout => "Request Timeout",
+            Status::PreconditionFailed => "Precondition Failed",
+            Status::UriTooLong => "URI Too Long",
+            Status::RangeNotSatisfiable => "Range Not Satisfiable",
+            Status::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
+            Status::InternalServerError => "Internal Server Error",
+            Status::NotImplemented => "Not Implemented",
+            Status::ServiceUnavailable => "Service Unavailable",
+            Status::HttpVersionNotSupported => "HTTP Version Not Supported",
+        }
+    }
+}
+
+impl From<&RequestError> for Status {
+    fn from(error: &RequestError) -> Status {
+        match error {
+            RequestError::Malformed(_) => Status::BadRequest,
+            RequestError::HeadTooLarge | RequestError::TooManyFields => Status::RequestHeaderFieldsTooLarge,
+            RequestError::RequestLineTooLong => Status::UriTooLong,
+            RequestError::VersionNotSupported => Status::HttpVersionNotSupported,
+            RequestError::MethodNotAllowed => Status::MethodNotAllowed,
+            RequestError::UnknownTransferCoding => Status::NotImplemented,
+            RequestError::HeadTimeout => Status::RequestTimeout,
+        }
+    }
+}
+
+impl From<&FileError> for Status {
+    fn from(error: &FileError) -> Status {
+        match error {
+            FileError::NotFound => Status::NotFound,
+            FileError::Forbidden => Status::Forbidden,
+            FileError::OutOfFileDescriptors => Status::ServiceUnavailable,
+            FileError::Io(_) => Status::InternalServerError,
+        }
+    }
+}
+
+/// A response ready to be written: status, the fields particular to it, and the body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: Status,
+    /// Field lines (`Name: value\r\n`) beyond the ones every response carries.
+    fields: String,
+    pub body: Body,
+    /// The `Content-Length`: the body's length, or for HEAD and 304 the length a GET's
+    /// 200 would have had (RFC 9110 §8.6).
+    pub content_length: u64,
+    /// False for HEAD and 304: the head is sent, the body is not (RFC 9110 §9.3.2, §15.4.5).
+    pub send_body: bool,
+}
+
+impl Response {
+    pub fn new(status: Status, body: Body) -> Response {
+        let content_length = body.len();
+        Response { status, fields: String::new(), body, content_length, send_body: true }
+    }
+
+    /// Adds a field. Values are made by this server, never copied from the request, and a
+    /// CR or LF in one would split the head (response splitting), so they are dropped.
+    pub fn field(&mut self, name: &str, value: &str) -> &mut Response {
+        self.fields.push_str(name);
+        self.fields.push_str(": ");
+        if value.contains(['\r', '\n']) {
+            self.fields.extend(value.chars().filter(|c| *c != '\r' && *c != '\n'));
+        } else {
+            self.fields.push_str(value);
+        }
+        self.fields.push_str("\r\n");
+        self
+    }
+
+    /// Adds a field whose value is formatted, without a temporary string.
+    pub fn field_fmt(&mut self, name: &str, value: std::fmt::Arguments<'_>) -> &mut Response {
+        // Writing into a String cannot fail.
+        let _ = write!(self.fields, "{name}: {value}\r\n");
+        self
+    }
+
+    /// The short HTML page every error status gets, naming the status (and nothing from the
+    /// request, so nothing can be injected into it).
+    pub fn error(status: Status) -> Response {
+        let page = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{code} {reason}</title></head>\
+             <body><h1>{code} {reason}</h1><hr><p>rawserve</p></body></html>\n",
+            code = status.code(),
+            reason = status.reason()
+        );
+        let mut response = Response::new(status, Body::bytes(page.into_bytes()));
+        response.field("Content-Type", "text/html; charset=utf-8");
+        match status {
+            Status::MethodNotAllowed => {
+                response.field("Allow", "GET, HEAD");
+            }
+            Status::ServiceUnavailable => {
+                response.field_fmt("Retry-After", format_args!("{RETRY_AFTER_SECS}"));
+            }
+            _ => {}
+        }
+        response
+    }
+
+    /// Keeps the head (with the `Content-Length` of the full response) and drops the body.
+    pub fn without_body(mut self) -> Response {
+        self.send_body = false;
+        self.body = Body::empty();
+        self
+    }
+}
+
+pub const SERVER: &str = concat!("rawserve/", env!("CARGO_PKG_VERSION"));
+
+/// Writes the status line and every field into `out`, ending with the blank line.
+/// Every response says `Connection: close` (RFC 9112 §9.6): the server closes after it.
+pub fn write_response_head(out: &mut Vec<u8>, response: &Response) {
+    let status = response.status;
+    out.extend_from_slice(b"HTTP/1.1 ");
+    append_decimal(out, u64::from(status.code()));
+    out.push(b' ');
+    out.extend_from_slice(status.reason().as_bytes());
+    out.extend_from_slice(b"\r\nDate: ");
+    date::append_now(out);
+    out.extend_from_slice(b"\r\nServer: ");
+    out.extend_from_slice(SERVER.as_bytes());
+    out.extend_from_slice(b"\r\nContent-Length: ");
+    append_decimal(out, response.content_length);
+    out.extend_from_slice(b"\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n");
+    out.extend_from_slice(response.fields.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal without going through a `String`.
+fn append_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head_text(response: &Response) -> String {
+        let mut out = Vec::new();
+        write_response_head(&mut out, response);
+        String::from_utf8(out).expect("ascii head")
+    }
+
+    #[test]
+    fn error_page_head_has_every_mandatory_field() {
+        let response = Response::error(Status::NotFound);
+        let head = head_text(&response);
+        assert!(head.starts_with("HTTP/1.1 404 Not Found\r\nDate: "), "{head}");
+        assert!(head.contains("\r\nServer: rawserve/0.1.0\r\n"));
+        assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", response.body.len())));
+        assert!(head.contains("\r\nConnection: close\r\n"));
+        assert!(head.contains("\r\nX-Content-Type-Options: nosniff\r\n"));
+        assert!(head.contains("\r\nContent-Type: text/html; charset=utf-8\r\n"));
+        assert!(head.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn method_not_allowed_names_the_allowed_methods() {
+        assert!(head_text(&Response::error(Status::MethodNotAllowed)).contains("\r\nAllow: GET, HEAD\r\n"));
+        assert!(head_text(&Response::error(Status::ServiceUnavailable)).contains("\r\nRetry-After: 1\r\n"));
+    }
+
+    #[test]
+    fn field_values_never_split_the_head() {
+        let mut response = Response::new(Status::Ok, Body::empty());
+        response.field("Location", "/a\r\nSet-Cookie: x=1");
+        let head = head_text(&response);
+        assert!(head.contains("\r\nLocation: /aSet-Cookie: x=1\r\n"), "{head}");
+    }
+
+    #[test]
+    fn head_keeps_content_length_without_body() {
+        let response = Response::error(Status::NotFound).without_body();
+        assert!(response.content_length > 0);
+        assert_eq!(response.body.len(), 0);
+        assert!(head_text(&response).contains(&format!("Content-Length: {}\r\n", response.content_length)));
+    }
+}

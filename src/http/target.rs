@@ -1,0 +1,250 @@
+//! The request-target (RFC 9112 §3.2): origin-form `/path?query` or absolute-form
+//! `http://host/path?query`, percent-decoded exactly once into a path inside the site.
+
+use std::borrow::Cow;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, PercentEncode, NON_ALPHANUMERIC};
+
+use crate::http::request::valid_authority;
+use crate::http::RequestError;
+
+/// A checked, decoded URL path: no empty, `.` or `..` segments; no segment holds `/`, `\` or
+/// NUL. `relative` joins the segments with `/` and has no leading slash (`""` is the root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlPath<'a> {
+    pub relative: Cow<'a, str>,
+    /// The raw path ended with `/` (or was the root): a request for a folder.
+    pub trailing_slash: bool,
+    /// The raw query, without `?`, kept for redirects; never used to find a file.
+    pub query: Option<&'a str>,
+}
+
+impl UrlPath<'_> {
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.relative.split('/').filter(|s| !s.is_empty())
+    }
+
+    /// True when any segment names a dotfile or dot-folder (`.git`, `.env`).
+    pub fn has_hidden_segment(&self) -> bool {
+        self.segments().any(|s| s.starts_with('.'))
+    }
+}
+
+/// Splits the target into path and query and decodes the path.
+pub fn parse_target(target: &str) -> Result<UrlPath<'_>, RequestError> {
+    let path_and_query = if target.starts_with('/') {
+        target
+    } else if let Some(rest) = strip_scheme(target) {
+        // absolute-form: the authority is checked like Host, then ignored (one site).
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if end == 0 || !valid_authority(&rest.as_bytes()[..end]) {
+            return Err(RequestError::Malformed("invalid authority in absolute-form target"));
+        }
+        match &rest[end..] {
+            "" => "/",
+            tail if tail.starts_with('?') => return Ok(root_with_query(&tail[1..])),
+            tail => tail,
+        }
+    } else {
+        return Err(RequestError::Malformed("request-target is not origin-form or absolute-form"));
+    };
+    if path_and_query.bytes().any(|b| !allowed_in_target(b)) {
+        return Err(RequestError::Malformed("character not allowed in request-target"));
+    }
+    let (raw_path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path_and_query, None),
+    };
+    let trailing_slash = raw_path.ends_with('/');
+    let relative = decode_path(raw_path)?;
+    Ok(UrlPath { relative, trailing_slash, query })
+}
+
+fn root_with_query(query: &str) -> UrlPath<'_> {
+    UrlPath { relative: Cow::Borrowed(""), trailing_slash: true, query: Some(query) }
+}
+
+fn strip_scheme(target: &str) -> Option<&str> {
+    for scheme in ["http://", "https://"] {
+        if target.len() >= scheme.len() && target[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return Some(&target[scheme.len()..]);
+        }
+    }
+    None
+}
+
+/// RFC 3986 pchar plus `/`, `?` and `%`; also `[ ] { } | ^`, which browsers send unescaped
+/// in paths (WHATWG URL). Control bytes, space, `"`, `<`, `>`, `\`, `` ` ``, `#` and
+/// non-ASCII bytes are refused: they are never valid in a request-target.
+fn allowed_in_target(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%[]{}|^".contains(&b)
+}
+
+/// Decodes each segment once (so `%252e` stays the literal `%2e`), as UTF-8, and applies the
+/// segment rules. Borrows the input when it holds no escapes and no segments to drop.
+pub fn decode_path(raw_path: &str) -> Result<Cow<'_, str>, RequestError> {
+    let trimmed = raw_path.trim_matches('/');
+    let simple = !trimmed.contains('%') && trimmed.split('/').all(|s| !s.is_empty() && s != "." && s != "..");
+    if trimmed.is_empty() || simple {
+        return Ok(Cow::Borrowed(trimmed));
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    for raw_segment in trimmed.split('/') {
+        let segment = percent_decode(raw_segment)?;
+        match segment.as_ref() {
+            "" | "." => continue,
+            ".." => return Err(RequestError::Malformed("`..` segment in path")),
+            s if s.contains(['/', '\\', '\0']) => {
+                return Err(RequestError::Malformed("encoded `/`, `\\` or NUL in a path segment"))
+            }
+            s => {
+                if !out.is_empty() {
+                    out.push('/');
+                }
+                out.push_str(s);
+            }
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// `%XX` escapes to bytes, then the bytes as UTF-8. A `%` not followed by two hex digits, or
+/// bytes that are not UTF-8 (overlong `%c0%ae` included), are a bad request.
+pub fn percent_decode(segment: &str) -> Result<Cow<'_, str>, RequestError> {
+    if !segment.contains('%') {
+        return Ok(Cow::Borrowed(segment));
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16));
+            let lo = bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16));
+            let (Some(hi), Some(lo)) = (hi, lo) else {
+                return Err(RequestError::Malformed("invalid percent-escape"));
+            };
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| RequestError::Malformed("path is not UTF-8 after percent-decoding"))
+}
+
+/// Every byte but RFC 3986 unreserved ones is escaped: the result is safe in a `Location`
+/// field, in an HTML attribute, and as a relative reference (`a:b` cannot read as a scheme).
+const SEGMENT_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Percent-encodes one decoded path segment (the inverse of `percent_decode`).
+pub fn encode_segment(segment: &str) -> PercentEncode<'_> {
+    utf8_percent_encode(segment, SEGMENT_ESCAPES)
+}
+
+/// `/` + the encoded segments of `relative`: an absolute path on this host that can never
+/// start with `//` or hold a `\` (no open redirect, CVE-2021-28861).
+pub fn encode_path(relative: &str) -> String {
+    let mut out = String::with_capacity(relative.len() + 1);
+    for segment in relative.split('/').filter(|s| !s.is_empty()) {
+        out.push('/');
+        out.extend(encode_segment(segment));
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(target: &str) -> Result<String, RequestError> {
+        parse_target(target).map(|p| p.relative.into_owned())
+    }
+
+    fn bad(target: &str) -> bool {
+        matches!(parse_target(target), Err(RequestError::Malformed(_)))
+    }
+
+    #[test]
+    fn origin_form_and_query() {
+        let p = parse_target("/a/b.html?x=1&y=/..").expect("valid");
+        assert_eq!(p.relative, "a/b.html");
+        assert_eq!(p.query, Some("x=1&y=/.."));
+        assert!(!p.trailing_slash);
+        assert!(parse_target("/").expect("root").trailing_slash);
+        assert_eq!(rel("/dir/"), Ok("dir".into()));
+    }
+
+    #[test]
+    fn absolute_form() {
+        assert_eq!(rel("http://example.com/a%20b"), Ok("a b".into()));
+        assert_eq!(rel("HTTPS://[::1]:8080/x"), Ok("x".into()));
+        assert_eq!(rel("http://example.com"), Ok("".into()));
+        assert_eq!(parse_target("http://h?q").expect("valid").query, Some("q"));
+        assert!(bad("http:///x"));
+        assert!(bad("http://u@h/x"));
+        assert!(bad("ftp://h/x"));
+        assert!(bad("*"));
+        assert!(bad("dir/../"));
+        assert!(bad("example.com:80"));
+    }
+
+    #[test]
+    fn decodes_once_as_utf8() {
+        assert_eq!(rel("/a%20b"), Ok("a b".into()));
+        assert_eq!(rel("/%E6%97%A5"), Ok("日".into()));
+        assert_eq!(rel("/%e6%97%a5"), Ok("日".into()));
+        assert_eq!(rel("/100%25"), Ok("100%".into()));
+        assert_eq!(rel("/a%23b"), Ok("a#b".into()));
+        assert_eq!(rel("/.%252e/x"), Ok(".%2e/x".into()));
+        assert!(bad("/%zz"));
+        assert!(bad("/%4"));
+        assert!(bad("/.%%32%65/"));
+        assert!(bad("/%ff"));
+        assert!(bad("/%c0%ae%c0%ae/etc/passwd"));
+    }
+
+    #[test]
+    fn segment_rules() {
+        assert_eq!(rel("//etc//passwd"), Ok("etc/passwd".into()));
+        assert_eq!(rel("/./a/./b/"), Ok("a/b".into()));
+        for target in [
+            "/../etc/passwd",
+            "/a/../../etc",
+            "/%2e%2e/etc",
+            "/..%2f..%2fetc",
+            "/a%2fb",
+            "/..%5c..%5cwindows",
+            "/a%00.txt",
+            "/a\\..\\b",
+            "/a b",
+            "/a\"b",
+            "/<script>",
+            "/a#frag",
+            "/caf\u{e9}",
+        ] {
+            assert!(bad(target), "{target:?}");
+        }
+    }
+
+    #[test]
+    fn encoding_is_the_inverse_of_decoding() {
+        assert_eq!(encode_path("a b/日/%#?"), "/a%20b/%E6%97%A5/%25%23%3F");
+        assert_eq!(encode_path(""), "/");
+        let decoded = rel(&encode_path("x y/\u{e9}t\u{e9}/a:b")).expect("valid");
+        assert_eq!(decoded, "x y/\u{e9}t\u{e9}/a:b");
+    }
+
+    #[test]
+    fn hidden_segments() {
+        assert!(parse_target("/.git/config").expect("valid").has_hidden_segment());
+        assert!(parse_target("/a/.env").expect("valid").has_hidden_segment());
+        assert!(!parse_target("/a.b/c").expect("valid").has_hidden_segment());
+    }
+}

@@ -1,0 +1,70 @@
+//! Every limit the server enforces, named, with the reason for its value.
+//! The ones a user could need to change are overridable on the command line
+//! (see `Config`); the rest are fixed by protocol or kernel behaviour.
+
+use std::time::Duration;
+
+/// The whole request head (request line and fields) must fit in this many bytes.
+/// 16 KiB carries the large cookies of single-sign-on sites (darkhttpd's 4000 bytes did not)
+/// while keeping one slow client's buffer small. Over it: 431 (RFC 6585 §5).
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// The request line alone may take at most this many bytes; over it: 414 (RFC 9112 §3).
+pub const MAX_REQUEST_LINE_BYTES: usize = 8 * 1024;
+
+/// At most this many header fields; over it: 431. hyper's `DEFAULT_MAX_HEADERS` is the same.
+pub const MAX_HEADER_FIELDS: usize = 100;
+
+/// How long a client has to send its whole request head, counted from accept.
+/// A total deadline, not an idle one: a client that sends one byte a second (slowloris)
+/// would reset an idle timer forever. nginx's `client_header_timeout` is 60 s; a static
+/// server's clients send their head in one packet, so 10 s is generous. Over it: 408.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a response may make no progress (the client stopped reading) before the
+/// connection is closed. Idle, not total: a big download over a slow link must finish.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Lingering close (RFC 9112 §9.6): after the response, how long to keep draining input the
+/// client is still sending (a request body, a pipelined request) so that closing with unread
+/// data does not make the kernel send RST over the response. nginx: `lingering_time` 30 s,
+/// `lingering_timeout` 5 s; gunicorn 2 s. A client still sending after this is cut off.
+pub const LINGER_TIME: Duration = Duration::from_secs(5);
+
+/// Within the lingering time, the longest silence before closing: a client that has sent
+/// everything and is just waiting for our FIN gets closed at once (it sends FIN or nothing).
+pub const LINGER_IDLE: Duration = Duration::from_secs(1);
+
+/// Lingering drains at most this many bytes; more than that is not a browser's body.
+pub const LINGER_MAX_BYTES: u64 = 1024 * 1024;
+
+/// Connections in flight (reading, writing or lingering) across all threads. Over it a new
+/// connection gets `503` with `Retry-After` at once. Each costs one socket fd, up to one file
+/// fd and at most `MAX_HEAD_BYTES` of buffer, so 4096 bound memory to ~64 MiB worst case.
+/// Also clamped to half the process's fd limit at start.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// Seconds a client is told to wait in `Retry-After` when the server sheds load.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+/// On SIGINT/SIGTERM: how long responses in flight may take to finish before exit.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `listen()` backlog. std's `TcpListener::bind` uses 128, which overflows under
+/// `wrk -c 1000`; the kernel also caps it at `net.core.somaxconn` (4096 on current kernels).
+pub const LISTEN_BACKLOG: i32 = 4096;
+
+/// Files up to this size are read into memory and sent with the head in one `write`;
+/// larger ones go out with `sendfile` straight from the page cache.
+pub const SMALL_FILE_BYTES: u64 = 32 * 1024;
+
+/// How many connections one event loop accepts per wake-up before it serves the ones it
+/// has: keeps one loop from hoarding a burst while others idle.
+pub const ACCEPT_BATCH: usize = 64;
+
+/// When `accept` fails for lack of fds or memory, pause accepting this long: the
+/// connections wait in the kernel's backlog instead of spinning the loop.
+pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// How often an event loop looks for expired deadlines while it has parked connections.
+pub const TIMER_TICK: Duration = Duration::from_millis(100);

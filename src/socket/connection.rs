@@ -1,0 +1,460 @@
+//! One connection's life at the transport layer: recv the head (with a deadline), hand it
+//! to the HTTP layer, send the response (with an idle timeout), then close — after a
+//! lingering drain when the client may still be sending (RFC 9112 §9.6).
+//!
+//! Sockets are non-blocking: every step goes as far as the kernel allows and then returns
+//! `Next::Wait`, so the event loop can park the connection on epoll and serve others. A
+//! connection therefore never holds a thread while it waits for a slow client.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use log::{debug, info, log_enabled, warn, Level};
+
+use crate::files::body::{Body, Piece};
+use crate::http::handler::respond;
+use crate::http::head::{scan_head, HeadScan};
+use crate::http::request::{empty_field_slots, parse_request};
+use crate::http::response::{write_response_head, Response, Status};
+use crate::limits::{LINGER_IDLE, LINGER_MAX_BYTES, LINGER_TIME, MAX_HEAD_BYTES};
+use crate::server::Shared;
+
+/// What the event loop should do with the connection after a step.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Blocked on the peer: park it on epoll until readiness or its deadline.
+    Wait,
+    /// Finished or failed: drop it (which closes the socket).
+    Close,
+}
+
+/// The bytes of the head buffer a connection starts with; it grows to `MAX_HEAD_BYTES`.
+const INITIAL_HEAD_BUFFER: usize = 2048;
+
+enum State {
+    ReadingHead { buf: Vec<u8>, filled: usize, scanned: usize },
+    Sending { out: Outgoing, linger: bool },
+    Lingering { started: Instant, drained: u64 },
+}
+
+/// What the access log line says about the request.
+#[derive(Default)]
+struct AccessRecord {
+    request_line: Option<String>,
+    status: u16,
+    body_bytes: u64,
+}
+
+pub struct Connection {
+    pub id: u64,
+    stream: TcpStream,
+    peer: SocketAddr,
+    accepted_at: Instant,
+    /// When the current state gives up: head deadline, write idle timeout, linger idle.
+    deadline: Instant,
+    state: State,
+    access: AccessRecord,
+}
+
+impl Connection {
+    pub fn new(id: u64, stream: TcpStream, peer: SocketAddr, shared: &Shared, now: Instant) -> Connection {
+        debug!("conn {id} accepted from {peer} (fd {})", stream.as_raw_fd());
+        Connection {
+            id,
+            stream,
+            peer,
+            accepted_at: now,
+            deadline: now + shared.config.head_timeout,
+            state: State::ReadingHead { buf: Vec::new(), filled: 0, scanned: 0 },
+            access: AccessRecord::default(),
+        }
+    }
+
+    pub fn stream_fd(&self) -> std::os::fd::RawFd {
+        self.stream.as_raw_fd()
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Drives the connection as far as the socket allows.
+    pub fn on_ready(&mut self, shared: &Shared) -> Next {
+        loop {
+            let step = match &mut self.state {
+                State::ReadingHead { .. } => self.read_head(shared),
+                State::Sending { .. } => self.send(shared),
+                State::Lingering { .. } => return self.drain(),
+            };
+            match step {
+                Step::Continue => continue,
+                Step::Wait => return Next::Wait,
+                Step::Close => return Next::Close,
+            }
+        }
+    }
+
+    /// Called when `deadline()` has passed.
+    pub fn on_deadline(&mut self, shared: &Shared, now: Instant) -> Next {
+        if now < self.deadline {
+            return Next::Wait;
+        }
+        match self.state {
+            State::ReadingHead { .. } => {
+                debug!("conn {} head deadline passed: 408", self.id);
+                self.start_sending(shared, Response::error(Status::RequestTimeout), true);
+                self.on_ready(shared)
+            }
+            State::Sending { .. } => {
+                warn!(
+                    "conn {} peer {}: no write progress for {:?}, closing",
+                    self.id, self.peer, shared.config.write_timeout
+                );
+                Next::Close
+            }
+            State::Lingering { drained, .. } => {
+                debug!("conn {} linger over after draining {drained} bytes", self.id);
+                Next::Close
+            }
+        }
+    }
+
+    fn read_head(&mut self, shared: &Shared) -> Step {
+        let State::ReadingHead { buf, filled, scanned } = &mut self.state else { return Step::Close };
+        loop {
+            if *filled == buf.len() {
+                // One byte past the limit, so "too large" can be told from "exactly full".
+                let size = (buf.len() * 2).clamp(INITIAL_HEAD_BUFFER, MAX_HEAD_BYTES + 1);
+                buf.resize(size, 0);
+            }
+            let n = match self.stream.read(&mut buf[*filled..]) {
+                Ok(0) => {
+                    debug!("conn {} peer closed after sending {} bytes of a head", self.id, filled);
+                    return Step::Close;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    debug!("conn {} recv failed: {e}", self.id);
+                    return Step::Close;
+                }
+            };
+            let read_filled_buffer = *filled + n == buf.len();
+            *filled += n;
+            debug!("conn {} recv {n} bytes", self.id);
+            match scan_head(&buf[..*filled], scanned) {
+                Ok(HeadScan::Incomplete) => continue,
+                Ok(HeadScan::Complete(head_len)) => {
+                    // Bytes past the head, or a read that filled the buffer, mean the client
+                    // sent (or is sending) more: a body or a pipelined request.
+                    let more_input = *filled > head_len || read_filled_buffer;
+                    let buf = std::mem::take(buf);
+                    self.answer(shared, &buf[..head_len], more_input);
+                    return Step::Continue;
+                }
+                Err(error) => {
+                    let head_only = is_head_request(&buf[..*filled]);
+                    debug!("conn {} bad request head: {error}", self.id);
+                    let response = Response::error(Status::from(&error));
+                    let response = if head_only { response.without_body() } else { response };
+                    self.start_sending(shared, response, true);
+                    return Step::Continue;
+                }
+            }
+        }
+    }
+
+    /// Parses the head, asks the HTTP layer for a response, and starts sending it.
+    fn answer(&mut self, shared: &Shared, head_bytes: &[u8], more_input: bool) {
+        let elapsed = self.accepted_at.elapsed();
+        let mut slots = empty_field_slots();
+        let (response, linger) = match parse_request(head_bytes, &mut slots) {
+            Ok(head) => {
+                debug!(
+                    "conn {} head complete after {elapsed:?}: {} {} {}",
+                    self.id,
+                    head.method_name,
+                    head.target,
+                    head.version.as_str()
+                );
+                if log_enabled!(target: "rawserve::access", Level::Info) {
+                    self.access.request_line =
+                        Some(format!("{} {} {}", head.method_name, escape_for_log(head.target), head.version.as_str()));
+                }
+                let response = catch_unwind(AssertUnwindSafe(|| respond(&head, &shared.site))).unwrap_or_else(|_| {
+                    log::error!(
+                        "conn {} panicked while answering {}; sending 500",
+                        self.id,
+                        escape_for_log(head.target)
+                    );
+                    Response::error(Status::InternalServerError)
+                });
+                (response, more_input || head.has_body)
+            }
+            Err(error) => {
+                debug!("conn {} bad request: {error}", self.id);
+                if log_enabled!(target: "rawserve::access", Level::Info) {
+                    self.access.request_line = Some(escape_for_log(&String::from_utf8_lossy(first_line(head_bytes))));
+                }
+                let response = Response::error(Status::from(&error));
+                let response = if is_head_request(head_bytes) { response.without_body() } else { response };
+                // The rest of a refused request (a body, say) may still be on its way.
+                (response, true)
+            }
+        };
+        self.start_sending(shared, response, linger);
+    }
+
+    fn start_sending(&mut self, shared: &Shared, response: Response, linger: bool) {
+        self.access.status = response.status.code();
+        if let State::ReadingHead { filled, .. } = self.state {
+            if self.access.request_line.is_none() && filled > 0 {
+                self.access.request_line = Some("-".to_string());
+            }
+        }
+        debug!(
+            "conn {} response {} {} ({} body bytes)",
+            self.id,
+            response.status.code(),
+            response.status.reason(),
+            response.content_length
+        );
+        self.deadline = Instant::now() + shared.config.write_timeout;
+        self.state = State::Sending { out: Outgoing::new(response), linger };
+    }
+
+    fn send(&mut self, shared: &Shared) -> Step {
+        let State::Sending { out, linger } = &mut self.state else { return Step::Close };
+        let result = out.write_to(&self.stream);
+        self.access.body_bytes = out.body_sent();
+        match result {
+            Ok(Progress::Done) => {
+                debug!("conn {} sent {} bytes in {:?}", self.id, out.sent, self.accepted_at.elapsed());
+                if !*linger {
+                    return Step::Close;
+                }
+                // Lingering close: FIN our side, then read and discard what the client is
+                // still sending until it closes too, so the kernel never answers that input
+                // with RST while the response is in flight (RFC 9112 §9.6).
+                debug!("conn {} shutdown(Write), draining input", self.id);
+                if self.stream.shutdown(Shutdown::Write).is_err() {
+                    return Step::Close;
+                }
+                let now = Instant::now();
+                self.deadline = now + LINGER_IDLE;
+                self.state = State::Lingering { started: now, drained: 0 };
+                Step::Continue
+            }
+            Ok(Progress::Blocked { progressed }) => {
+                if progressed {
+                    self.deadline = Instant::now() + shared.config.write_timeout;
+                }
+                Step::Wait
+            }
+            Err(e) => {
+                match e.kind() {
+                    io::ErrorKind::UnexpectedEof => {
+                        warn!("conn {} file changed size while being sent: {e}; closing", self.id)
+                    }
+                    _ => debug!("conn {} send failed: {e}", self.id),
+                }
+                Step::Close
+            }
+        }
+    }
+
+    fn drain(&mut self) -> Next {
+        let State::Lingering { started, drained } = &mut self.state else { return Next::Close };
+        let mut sink = [0u8; 8192];
+        loop {
+            match self.stream.read(&mut sink) {
+                Ok(0) => {
+                    debug!("conn {} peer closed; drained {drained} bytes", self.id);
+                    return Next::Close;
+                }
+                Ok(n) => {
+                    *drained += n as u64;
+                    if *drained > LINGER_MAX_BYTES || started.elapsed() > LINGER_TIME {
+                        debug!("conn {} linger limit reached after {drained} bytes", self.id);
+                        return Next::Close;
+                    }
+                    self.deadline = (Instant::now() + LINGER_IDLE).min(*started + LINGER_TIME);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Next::Close,
+            }
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let elapsed = self.accepted_at.elapsed();
+        debug!("conn {} closed after {elapsed:?}", self.id);
+        if let Some(request_line) = &self.access.request_line {
+            info!(
+                target: "rawserve::access",
+                "{} \"{}\" {} {} {:.1}ms",
+                self.peer,
+                request_line,
+                self.access.status,
+                self.access.body_bytes,
+                elapsed.as_secs_f64() * 1000.0
+            );
+        }
+    }
+}
+
+enum Step {
+    Continue,
+    Wait,
+    Close,
+}
+
+enum Progress {
+    Done,
+    Blocked { progressed: bool },
+}
+
+/// The bytes still to send: the head (with a small body appended), then the body's pieces.
+struct Outgoing {
+    buf: Vec<u8>,
+    pos: usize,
+    head_len: usize,
+    pieces: std::vec::IntoIter<Piece>,
+    file: Option<File>,
+    region: Option<(u64, u64)>,
+    sent: u64,
+}
+
+impl Outgoing {
+    fn new(response: Response) -> Outgoing {
+        let mut buf = Vec::with_capacity(256 + small_first_piece_len(&response.body));
+        write_response_head(&mut buf, &response);
+        let head_len = buf.len();
+        let Body { pieces, file } = response.body;
+        let mut pieces = if response.send_body { pieces } else { Vec::new() }.into_iter();
+        if let Some(Piece::Bytes(_)) = pieces.as_slice().first() {
+            if let Some(Piece::Bytes(bytes)) = pieces.next() {
+                buf.extend_from_slice(&bytes);
+            }
+        }
+        Outgoing { buf, pos: 0, head_len, pieces, file, region: None, sent: 0 }
+    }
+
+    fn body_sent(&self) -> u64 {
+        self.sent.saturating_sub(self.head_len as u64)
+    }
+
+    /// Writes until done or the socket's buffer is full.
+    fn write_to(&mut self, stream: &TcpStream) -> io::Result<Progress> {
+        let mut progressed = false;
+        loop {
+            if self.pos < self.buf.len() {
+                let more = self.region.is_some() || !self.pieces.as_slice().is_empty();
+                match send_bytes(stream, &self.buf[self.pos..], more) {
+                    Ok(n) => {
+                        self.pos += n;
+                        self.sent += n as u64;
+                        progressed = true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Blocked { progressed }),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            } else if let Some((offset, remaining)) = self.region {
+                let Some(file) = &self.file else { return Err(io::Error::other("file region without a file")) };
+                match send_file(stream, file, offset, remaining) {
+                    Ok(0) => {
+                        // sendfile read nothing before the region's end: the file shrank.
+                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file truncated"));
+                    }
+                    Ok(n) => {
+                        self.sent += n;
+                        progressed = true;
+                        self.region = if n == remaining { None } else { Some((offset + n, remaining - n)) };
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Blocked { progressed }),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            } else {
+                match self.pieces.next() {
+                    Some(Piece::Bytes(bytes)) => {
+                        self.buf = bytes;
+                        self.pos = 0;
+                    }
+                    Some(Piece::FileRegion { offset, len }) => self.region = (len > 0).then_some((offset, len)),
+                    None => return Ok(Progress::Done),
+                }
+            }
+        }
+    }
+}
+
+fn small_first_piece_len(body: &Body) -> usize {
+    match body.pieces.first() {
+        Some(Piece::Bytes(bytes)) => bytes.len(),
+        _ => 0,
+    }
+}
+
+/// `send` with `MSG_NOSIGNAL` (a closed peer is an error, not SIGPIPE) and `MSG_MORE` when a
+/// file region follows, so the head and the file's first bytes share a segment.
+fn send_bytes(stream: &TcpStream, bytes: &[u8], more: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
+    // SAFETY: the pointer and length describe a live slice.
+    let n = unsafe { libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), flags) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// `sendfile(2)`: file bytes go from the page cache to the socket without a copy through
+/// user space. Returns 0 only at the file's end.
+fn send_file(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
+    let mut off = offset as libc::off_t;
+    // The kernel moves at most 0x7ffff000 bytes per call.
+    let count = len.min(0x7fff_f000) as usize;
+    // SAFETY: both fds are open for the call; `off` is a valid in/out offset.
+    let n = unsafe { libc::sendfile(stream.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as u64)
+}
+
+fn is_head_request(buf: &[u8]) -> bool {
+    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
+    buf[start..].starts_with(b"HEAD ")
+}
+
+fn first_line(buf: &[u8]) -> &[u8] {
+    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
+    let line = &buf[start..];
+    &line[..line.iter().position(|b| *b == b'\r' || *b == b'\n').unwrap_or(line.len())]
+}
+
+/// Log fields come from the client: quotes, backslashes and control bytes are escaped so a
+/// request cannot forge or split log lines (darkhttpd's `logencode`).
+pub fn escape_for_log(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,236 @@
+//! One event loop: it waits on epoll for the listening socket, its own connections and the
+//! shutdown waker, and drives each ready connection one step. Several loops run, one per
+//! pool thread, all accepting from the same listener.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use log::{debug, error};
+
+use crate::limits::{ACCEPT_PAUSE, TIMER_TICK};
+use crate::server::Shared;
+use crate::socket::acceptor::{accept_batch, AcceptStop};
+use crate::socket::connection::{Connection, Next};
+use crate::socket::epoll::{self, Poller};
+
+const LISTENER_TOKEN: u64 = 0;
+const WAKER_TOKEN: u64 = 1;
+/// Connection tokens are `slot index + FIRST_CONNECTION_TOKEN` in the low 32 bits and the
+/// slot's generation in the high 32, so a stale event for a reused slot is recognised.
+const FIRST_CONNECTION_TOKEN: u64 = 2;
+
+struct Slot {
+    generation: u32,
+    conn: Option<Connection>,
+    /// Registered with epoll (only connections that had to wait are).
+    parked: bool,
+}
+
+pub struct EventLoop<'s> {
+    shared: &'s Shared,
+    poller: Poller,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    live: usize,
+    /// Accepting is paused until then (out of fds).
+    paused_until: Option<Instant>,
+    /// Set once shutdown began: no more accepting; finish what is in flight by then.
+    drain_deadline: Option<Instant>,
+    next_sweep: Instant,
+}
+
+impl<'s> EventLoop<'s> {
+    pub fn new(shared: &'s Shared) -> io::Result<EventLoop<'s>> {
+        let poller = Poller::new()?;
+        poller.add(shared.listener.as_raw_fd(), LISTENER_TOKEN, epoll::LISTENER)?;
+        poller.add(shared.waker.raw_fd(), WAKER_TOKEN, epoll::READABLE)?;
+        Ok(EventLoop {
+            shared,
+            poller,
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            paused_until: None,
+            drain_deadline: None,
+            next_sweep: Instant::now(),
+        })
+    }
+
+    /// Runs until shutdown has drained this loop's connections (or the drain time is up).
+    pub fn run(&mut self) {
+        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
+        loop {
+            if self.shared.stopping.load(Ordering::Relaxed) && self.drain_deadline.is_none() {
+                self.begin_drain();
+            }
+            let now = Instant::now();
+            if let Some(deadline) = self.drain_deadline {
+                if self.live == 0 || now >= deadline {
+                    if self.live > 0 {
+                        error!("drain time over: closing {} connections still in flight", self.live);
+                    }
+                    return;
+                }
+            }
+            let n = match self.poller.wait(&mut events, self.wait_timeout(now)) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    error!("epoll_wait: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            for event in &events[..n] {
+                match event.u64 {
+                    LISTENER_TOKEN => self.accept(),
+                    WAKER_TOKEN => self.begin_drain(),
+                    token => self.on_event(token),
+                }
+            }
+            let now = Instant::now();
+            if self.paused_until.is_some_and(|until| now >= until) {
+                self.resume_accepting();
+            }
+            if now >= self.next_sweep {
+                self.expire_deadlines(now);
+                self.next_sweep = now + TIMER_TICK;
+            }
+        }
+    }
+
+    fn wait_timeout(&self, now: Instant) -> Option<Duration> {
+        let mut timeout = None;
+        if self.live > 0 {
+            timeout = Some(self.next_sweep.saturating_duration_since(now).max(Duration::from_millis(1)));
+        }
+        if let Some(until) = self.paused_until {
+            let pause = until.saturating_duration_since(now);
+            timeout = Some(timeout.map_or(pause, |t: Duration| t.min(pause)));
+        }
+        timeout
+    }
+
+    fn accept(&mut self) {
+        if self.drain_deadline.is_some() || self.paused_until.is_some() {
+            return;
+        }
+        let mut admitted = Vec::new();
+        let stop = accept_batch(self.shared, |stream, peer, now| admitted.push((stream, peer, now)));
+        for (stream, peer, now) in admitted {
+            let id = self.shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
+            let conn = Connection::new(id, stream, peer, self.shared, now);
+            let index = self.insert(conn);
+            // Serve it now: on loopback the request is usually already there.
+            self.drive(index, |conn, shared| conn.on_ready(shared));
+        }
+        if stop == AcceptStop::Pause {
+            self.pause_accepting();
+        }
+    }
+
+    fn pause_accepting(&mut self) {
+        if self.poller.delete(self.shared.listener.as_raw_fd()).is_ok() {
+            self.paused_until = Some(Instant::now() + ACCEPT_PAUSE);
+        }
+    }
+
+    fn resume_accepting(&mut self) {
+        self.paused_until = None;
+        if self.drain_deadline.is_none() {
+            if let Err(e) = self.poller.add(self.shared.listener.as_raw_fd(), LISTENER_TOKEN, epoll::LISTENER) {
+                error!("cannot resume accepting: {e}");
+            }
+        }
+    }
+
+    fn begin_drain(&mut self) {
+        if self.drain_deadline.is_some() {
+            return;
+        }
+        debug!("event loop stops accepting; {} connections in flight", self.live);
+        self.drain_deadline = Some(Instant::now() + self.shared.config.drain_timeout);
+        if self.paused_until.take().is_none() {
+            let _ = self.poller.delete(self.shared.listener.as_raw_fd());
+        }
+        let _ = self.poller.delete(self.shared.waker.raw_fd());
+    }
+
+    fn on_event(&mut self, token: u64) {
+        let index = (token & 0xffff_ffff) as usize - FIRST_CONNECTION_TOKEN as usize;
+        let generation = (token >> 32) as u32;
+        if self.slots.get(index).is_some_and(|slot| slot.generation == generation && slot.conn.is_some()) {
+            self.drive(index, |conn, shared| conn.on_ready(shared));
+        }
+    }
+
+    fn expire_deadlines(&mut self, now: Instant) {
+        for index in 0..self.slots.len() {
+            if self.slots[index].conn.as_ref().is_some_and(|conn| conn.deadline() <= now) {
+                self.drive(index, |conn, shared| conn.on_deadline(shared, now));
+            }
+        }
+    }
+
+    /// Runs one step of a connection. A panic in it closes that connection and nothing else.
+    fn drive(&mut self, index: usize, step: impl FnOnce(&mut Connection, &Shared) -> Next) {
+        let shared = self.shared;
+        let Some(conn) = self.slots[index].conn.as_mut() else { return };
+        let next = catch_unwind(AssertUnwindSafe(|| step(conn, shared))).unwrap_or_else(|_| {
+            error!("a connection step panicked; closing that connection");
+            Next::Close
+        });
+        let fd = conn.stream_fd();
+        match next {
+            Next::Wait if !self.slots[index].parked => {
+                let token = (u64::from(self.slots[index].generation) << 32) | (index as u64 + FIRST_CONNECTION_TOKEN);
+                match self.poller.add(fd, token, epoll::CONNECTION) {
+                    Ok(()) => self.slots[index].parked = true,
+                    Err(e) => {
+                        error!("epoll add: {e}; closing the connection");
+                        self.remove(index);
+                    }
+                }
+            }
+            Next::Wait => {}
+            Next::Close => self.remove(index),
+        }
+    }
+
+    fn insert(&mut self, conn: Connection) -> usize {
+        self.live += 1;
+        match self.free.pop() {
+            Some(index) => {
+                self.slots[index].conn = Some(conn);
+                index
+            }
+            None => {
+                self.slots.push(Slot { generation: 0, conn: Some(conn), parked: false });
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    /// Drops the connection (closing its socket, which also removes it from epoll).
+    fn remove(&mut self, index: usize) {
+        let slot = &mut self.slots[index];
+        if slot.conn.take().is_some() {
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.parked = false;
+            self.free.push(index);
+            self.live -= 1;
+            self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for EventLoop<'_> {
+    fn drop(&mut self) {
+        for index in 0..self.slots.len() {
+            self.remove(index);
+        }
+    }
+}
