@@ -1,21 +1,16 @@
 //! From a parsed request head to a response: target → path in the root → file, folder
 //! redirect, index page or listing.
 
-use std::fs::{File, Metadata};
-use std::io::Read;
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::files::body::Body;
 use crate::files::listing::{folder_location, render_listing};
-use crate::files::media_type::{media_type, HTML};
+use crate::files::media_type::HTML;
 use crate::files::resolve::{open_beneath, resolve_path, Resolved};
 use crate::files::site::Site;
 use crate::files::FileError;
-use crate::http::date;
+use crate::http::file_response::file_response;
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::http::target::{parse_target, UrlPath};
-use crate::limits::SMALL_FILE_BYTES;
 
 /// Answers one request. Never fails: every error becomes its status page here or below.
 pub fn respond(head: &RequestHead<'_, '_>, site: &Site) -> Response {
@@ -28,10 +23,7 @@ pub fn respond(head: &RequestHead<'_, '_>, site: &Site) -> Response {
         Err(e) => return Response::error(Status::from(&e)),
     };
     let response = match resolve_path(site, &path) {
-        Ok(Resolved::File { file, metadata }) => {
-            let name = path.segments().last().unwrap_or_default();
-            file_response(head, site, file, &metadata, name)
-        }
+        Ok(Resolved::File { file, metadata }) => file_response(head, site, &path.relative, file, &metadata),
         Ok(Resolved::Directory) => folder_response(head, site, &path),
         Err(e) => Err(e),
     };
@@ -51,7 +43,7 @@ fn folder_response(head: &RequestHead<'_, '_>, site: &Site, path: &UrlPath<'_>) 
     let index =
         if path.relative.is_empty() { "index.html".to_string() } else { format!("{}/index.html", path.relative) };
     match open_beneath(site, &index) {
-        Ok((file, metadata)) if metadata.is_file() => file_response(head, site, file, &metadata, "index.html"),
+        Ok((file, metadata)) if metadata.is_file() => file_response(head, site, &index, file, &metadata),
         Ok(_) | Err(FileError::NotFound) if site.listing => {
             let mut response = Response::new(Status::Ok, Body::bytes(render_listing(site, path)?));
             response.field("Content-Type", HTML).field("Cache-Control", &site.cache_control);
@@ -70,43 +62,4 @@ fn redirect(location: &str) -> Response {
     let mut response = Response::new(Status::MovedPermanently, Body::bytes(page.into_bytes()));
     response.field("Location", location).field("Content-Type", HTML);
     response
-}
-
-fn file_response(
-    head: &RequestHead<'_, '_>,
-    site: &Site,
-    file: File,
-    metadata: &Metadata,
-    name: &str,
-) -> Result<Response, FileError> {
-    let len = metadata.len();
-    let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
-    let body = if head.method == Method::Head {
-        Body::empty()
-    } else if len <= SMALL_FILE_BYTES {
-        Body::bytes(read_small_file(file, len)?)
-    } else {
-        Body::file_region(file, 0, len)
-    };
-    let mut response = Response::new(Status::Ok, body);
-    response.content_length = if head.method == Method::Head { len } else { response.body.len() };
-    response
-        .field("Content-Type", &media_type(name))
-        .field("Last-Modified", &date::format(whole_seconds(modified)))
-        .field("Cache-Control", &site.cache_control);
-    Ok(response)
-}
-
-/// Reads a small file whole, so it leaves with its head in one write. At most `len` bytes are
-/// read: if the file grew since `fstat`, the response still matches the length it announces.
-fn read_small_file(file: File, len: u64) -> Result<Vec<u8>, FileError> {
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(len).read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-/// HTTP dates have whole seconds (RFC 9110 §5.6.7); comparisons must use the same precision.
-pub fn whole_seconds(time: SystemTime) -> SystemTime {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    UNIX_EPOCH + std::time::Duration::from_secs(secs)
 }

@@ -1,6 +1,7 @@
 //! The request head: `httparse` does the syntax of RFC 9112 §2–5, and this module adds the
 //! rules a server must enforce on top of it (Host, message framing, versions, methods).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::limits::MAX_HEADER_FIELDS;
@@ -81,6 +82,11 @@ impl<'h, 'b> RequestHead<'h, 'b> {
     /// The value of the first field with this name, if it is valid UTF-8.
     pub fn field(&self, name: &str) -> Option<&'b str> {
         self.fields.iter().find(|h| h.name.eq_ignore_ascii_case(name)).and_then(|h| std::str::from_utf8(h.value).ok())
+    }
+
+    /// A list-valued field (RFC 9110 §5.3): all its lines joined with ", ".
+    pub fn field_list(&self, name: &str) -> Option<Cow<'b, str>> {
+        join_lines(self.field_lines(name))
     }
 
     /// Every line of a field, for list-valued fields that may be split over several lines.
@@ -245,6 +251,19 @@ pub fn valid_authority(value: &[u8]) -> bool {
     let host_ok = host.iter().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(b));
     let port_ok = port.is_none_or(|p| p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
     host_ok && port_ok
+}
+
+/// `Cow` keeps the common single-line case allocation-free.
+fn join_lines<'b>(mut lines: impl Iterator<Item = &'b [u8]>) -> Option<Cow<'b, str>> {
+    let first = std::str::from_utf8(lines.next()?).ok()?;
+    let mut joined: Option<String> = None;
+    for line in lines {
+        let Ok(line) = std::str::from_utf8(line) else { continue };
+        let text = joined.get_or_insert_with(|| first.to_string());
+        text.push_str(", ");
+        text.push_str(line);
+    }
+    Some(joined.map_or(Cow::Borrowed(first), Cow::Owned))
 }
 
 fn trim_ows(bytes: &[u8]) -> &[u8] {

@@ -1,0 +1,235 @@
+//! The response for a regular file: validators and conditional requests (RFC 9110 §13),
+//! ranges (§14), and precompressed `.br`/`.gz` siblings chosen by Accept-Encoding (§12.5.3).
+//!
+//! Order of decisions, as RFC 9110 §13.2.2 lays them out:
+//! 1. select the representation: the file, or its precompressed sibling;
+//! 2. evaluate If-Match / If-Unmodified-Since / If-None-Match / If-Modified-Since on it
+//!    (412 or 304);
+//! 3. If-Range, then Range (206, multipart 206, or 416);
+//! 4. otherwise 200 with the whole representation.
+
+use std::fs::{File, Metadata};
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::files::body::{Body, Piece};
+use crate::files::media_type::media_type;
+use crate::files::resolve::open_beneath;
+use crate::files::site::Site;
+use crate::files::FileError;
+use crate::http::accept_encoding::{choose_coding, Coding};
+use crate::http::conditional::{evaluate, file_etag, if_range_allows, Precondition, Preconditions, Validators};
+use crate::http::date;
+use crate::http::range::{content_range, multipart_pieces, parse_range, ByteRange, MultipartPiece, RangeRequest};
+use crate::http::request::{Method, RequestHead};
+use crate::http::response::{Response, Status};
+use crate::limits::SMALL_FILE_BYTES;
+
+/// The file (or sibling) chosen to answer, with what describes it.
+struct Representation {
+    file: File,
+    len: u64,
+    modified: SystemTime,
+    etag: String,
+    coding: Option<Coding>,
+}
+
+/// Builds the response for the regular file `relative` (already opened as `file`).
+pub fn file_response(
+    head: &RequestHead<'_, '_>,
+    site: &Site,
+    relative: &str,
+    file: File,
+    metadata: &Metadata,
+) -> Result<Response, FileError> {
+    let name = relative.rsplit('/').next().unwrap_or(relative);
+    let content_type = media_type(name);
+    let (selected, has_variants) = select_representation(head, site, relative, &content_type, file, metadata);
+    let validators = Validators { etag: &selected.etag, last_modified: selected.modified };
+    let (if_match, if_none_match) = (head.field_list("if-match"), head.field_list("if-none-match"));
+    let preconditions = Preconditions {
+        if_match: if_match.as_deref(),
+        if_none_match: if_none_match.as_deref(),
+        if_modified_since: head.field("if-modified-since"),
+        if_unmodified_since: head.field("if-unmodified-since"),
+    };
+    let mut response = match evaluate(&preconditions, &validators, true) {
+        Precondition::Failed => return Ok(Response::error(Status::PreconditionFailed)),
+        Precondition::NotModified => {
+            let mut response = Response::new(Status::NotModified, Body::empty());
+            response.content_length = selected.len;
+            response.send_body = false;
+            response
+        }
+        Precondition::Proceed => {
+            let range = head.field("range").filter(|_| if_range_allows(head.field("if-range"), &validators));
+            match range.map(|value| parse_range(value, selected.len)) {
+                Some(RangeRequest::Unsatisfiable) => {
+                    let mut response = Response::error(Status::RangeNotSatisfiable);
+                    response.field_fmt("Content-Range", format_args!("bytes */{}", selected.len));
+                    return Ok(response);
+                }
+                Some(RangeRequest::Partial(ranges)) => partial(head, &selected, &content_type, &ranges),
+                Some(RangeRequest::Full) | None => whole(head, &selected)?,
+            }
+        }
+    };
+    if response.status != Status::PartialContent || response.field_value("Content-Type").is_none() {
+        response.field("Content-Type", &content_type);
+    }
+    if let Some(coding) = selected.coding {
+        response.field("Content-Encoding", coding.token());
+    }
+    if has_variants {
+        response.field("Vary", "Accept-Encoding");
+    }
+    response
+        .field("ETag", &selected.etag)
+        .field("Last-Modified", &date::format(selected.modified))
+        .field("Accept-Ranges", "bytes")
+        .field("Cache-Control", &site.cache_control);
+    Ok(response)
+}
+
+/// Types worth precompressing: a sibling is looked for only for these, so images and
+/// video cost no extra `openat2` per request.
+fn compressible(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || ["application/json", "image/svg+xml", "application/wasm", "application/xml"]
+            .iter()
+            .any(|t| content_type.starts_with(t))
+}
+
+/// Picks the representation: `name.br` or `name.gz` when one sits beside the file and the
+/// client accepts that coding, else the file itself. Also says whether siblings exist
+/// (then every response for the file carries `Vary: Accept-Encoding`).
+fn select_representation(
+    head: &RequestHead<'_, '_>,
+    site: &Site,
+    relative: &str,
+    content_type: &str,
+    file: File,
+    metadata: &Metadata,
+) -> (Representation, bool) {
+    let plain = describe(file, metadata, None);
+    if !compressible(content_type) {
+        return (plain, false);
+    }
+    let open_sibling = |coding: Coding| {
+        let sibling = format!("{relative}{}", coding.file_suffix());
+        if !site.hidden && sibling.rsplit('/').next().is_some_and(|n| n.starts_with('.')) {
+            return None;
+        }
+        open_beneath(site, &sibling).ok().filter(|(_, m)| m.is_file())
+    };
+    let brotli = open_sibling(Coding::Brotli);
+    let gzip = open_sibling(Coding::Gzip);
+    let has_variants = brotli.is_some() || gzip.is_some();
+    let chosen = choose_coding(head.field("accept-encoding"), brotli.is_some(), gzip.is_some());
+    let selected = match (chosen, brotli, gzip) {
+        (Some(Coding::Brotli), Some((file, m)), _) => describe(file, &m, Some(Coding::Brotli)),
+        (Some(Coding::Gzip), _, Some((file, m))) => describe(file, &m, Some(Coding::Gzip)),
+        _ => plain,
+    };
+    (selected, has_variants)
+}
+
+fn describe(file: File, metadata: &Metadata, coding: Option<Coding>) -> Representation {
+    let len = metadata.len();
+    let exact = metadata.modified().unwrap_or(UNIX_EPOCH);
+    let mut etag = file_etag(len, exact);
+    if let Some(coding) = coding {
+        // Each coding is its own representation with its own strong tag (RFC 9110 §8.8.3).
+        etag.insert_str(etag.len() - 1, &format!("-{}", coding.token()));
+    }
+    Representation { file, len, modified: whole_seconds(exact), etag, coding }
+}
+
+/// 200 with the whole representation: small files read into the head's write, large ones
+/// sent with `sendfile`. HEAD reads nothing.
+fn whole(head: &RequestHead<'_, '_>, selected: &Representation) -> Result<Response, FileError> {
+    if head.method == Method::Head {
+        let mut response = Response::new(Status::Ok, Body::empty());
+        response.content_length = selected.len;
+        return Ok(response);
+    }
+    let file = selected.file.try_clone()?;
+    let body = if selected.len <= SMALL_FILE_BYTES {
+        Body::bytes(read_small_file(file, selected.len)?)
+    } else {
+        Body::file_region(file, 0, selected.len)
+    };
+    Ok(Response::new(Status::Ok, body))
+}
+
+/// 206 with one range, or `multipart/byteranges` for several (RFC 9110 §14.6).
+fn partial(
+    head: &RequestHead<'_, '_>,
+    selected: &Representation,
+    content_type: &str,
+    ranges: &[ByteRange],
+) -> Response {
+    let file = selected.file.try_clone().ok();
+    let mut response = match ranges {
+        [range] => {
+            let mut response = Response::new(Status::PartialContent, Body::default());
+            response.body = Body { pieces: vec![Piece::FileRegion { offset: range.start, len: range.len() }], file };
+            response.content_length = range.len();
+            response.field("Content-Range", &content_range(*range, selected.len));
+            response
+        }
+        _ => {
+            let boundary = new_boundary();
+            let (pieces, total) = multipart_pieces(ranges, selected.len, content_type, &boundary);
+            let pieces = pieces
+                .into_iter()
+                .map(|piece| match piece {
+                    MultipartPiece::Text(bytes) => Piece::Bytes(bytes),
+                    MultipartPiece::FileRange(r) => Piece::FileRegion { offset: r.start, len: r.len() },
+                })
+                .collect();
+            let mut response = Response::new(Status::PartialContent, Body { pieces, file });
+            response.content_length = total;
+            response.field("Content-Type", &format!("multipart/byteranges; boundary={boundary}"));
+            response
+        }
+    };
+    if head.method == Method::Head {
+        let len = response.content_length;
+        response = response.without_body();
+        response.content_length = len;
+    }
+    response
+}
+
+/// A boundary unlikely to occur in any file: 24 hex digits from the clock and a counter,
+/// mixed so consecutive boundaries share no long prefix.
+fn new_boundary() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let mut x = nanos ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // splitmix64 finaliser
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    format!("rawserve-{x:016x}{:08x}", (nanos as u32) ^ (x >> 32) as u32)
+}
+
+/// Reads a small file whole. At most `len` bytes are read: if the file grew since `fstat`,
+/// the response still matches the length it announces.
+fn read_small_file(file: File, len: u64) -> Result<Vec<u8>, FileError> {
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(len).read_to_end(&mut bytes)?;
+    if (bytes.len() as u64) < len {
+        // It shrank: announce what is really there rather than pad.
+        bytes.shrink_to_fit();
+    }
+    Ok(bytes)
+}
+
+/// HTTP dates have whole seconds (RFC 9110 §5.6.7); comparisons must use the same precision.
+pub fn whole_seconds(time: SystemTime) -> SystemTime {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    UNIX_EPOCH + std::time::Duration::from_secs(secs)
+}
