@@ -4,6 +4,7 @@
 pub mod accept_encoding;
 pub mod conditional;
 pub mod date;
+pub mod exchange;
 pub mod file_response;
 pub mod handler;
 pub mod head;

@@ -10,16 +10,15 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use log::{debug, info, log_enabled, warn, Level};
 
 use crate::files::body::{Body, Piece};
-use crate::http::handler::respond;
+use crate::http::exchange::{answer_head, refuse_head};
 use crate::http::head::{scan_head, HeadScan};
-use crate::http::request::{empty_field_slots, parse_request};
-use crate::http::response::{write_response_head, Response, Status};
+use crate::http::response::{write_response_head, Response};
+use crate::http::RequestError;
 use crate::limits::{LINGER_IDLE, LINGER_MAX_BYTES, LINGER_TIME, MAX_HEAD_BYTES};
 use crate::server::Shared;
 
@@ -103,10 +102,11 @@ impl Connection {
         if now < self.deadline {
             return Next::Wait;
         }
-        match self.state {
-            State::ReadingHead { .. } => {
+        match &self.state {
+            State::ReadingHead { buf, filled, .. } => {
                 debug!("conn {} head deadline passed: 408", self.id);
-                self.start_sending(shared, Response::error(Status::RequestTimeout), true);
+                let response = refuse_head(&buf[..*filled], &RequestError::HeadTimeout);
+                self.start_sending(shared, response, true);
                 self.on_ready(shared)
             }
             State::Sending { .. } => {
@@ -158,10 +158,8 @@ impl Connection {
                     return Step::Continue;
                 }
                 Err(error) => {
-                    let head_only = is_head_request(&buf[..*filled]);
                     debug!("conn {} bad request head: {error}", self.id);
-                    let response = Response::error(Status::from(&error));
-                    let response = if head_only { response.without_body() } else { response };
+                    let response = refuse_head(&buf[..*filled], &error);
                     self.start_sending(shared, response, true);
                     return Step::Continue;
                 }
@@ -169,45 +167,17 @@ impl Connection {
         }
     }
 
-    /// Parses the head, asks the HTTP layer for a response, and starts sending it.
+    /// Hands the complete head to the HTTP layer and starts sending its answer.
     fn answer(&mut self, shared: &Shared, head_bytes: &[u8], more_input: bool) {
-        let elapsed = self.accepted_at.elapsed();
-        let mut slots = empty_field_slots();
-        let (response, linger) = match parse_request(head_bytes, &mut slots) {
-            Ok(head) => {
-                debug!(
-                    "conn {} head complete after {elapsed:?}: {} {} {}",
-                    self.id,
-                    head.method_name,
-                    head.target,
-                    head.version.as_str()
-                );
-                if log_enabled!(target: "rawserve::access", Level::Info) {
-                    self.access.request_line =
-                        Some(format!("{} {} {}", head.method_name, escape_for_log(head.target), head.version.as_str()));
-                }
-                let response = catch_unwind(AssertUnwindSafe(|| respond(&head, &shared.site))).unwrap_or_else(|_| {
-                    log::error!(
-                        "conn {} panicked while answering {}; sending 500",
-                        self.id,
-                        escape_for_log(head.target)
-                    );
-                    Response::error(Status::InternalServerError)
-                });
-                (response, more_input || head.has_body)
-            }
-            Err(error) => {
-                debug!("conn {} bad request: {error}", self.id);
-                if log_enabled!(target: "rawserve::access", Level::Info) {
-                    self.access.request_line = Some(escape_for_log(&String::from_utf8_lossy(first_line(head_bytes))));
-                }
-                let response = Response::error(Status::from(&error));
-                let response = if is_head_request(head_bytes) { response.without_body() } else { response };
-                // The rest of a refused request (a body, say) may still be on its way.
-                (response, true)
-            }
-        };
-        self.start_sending(shared, response, linger);
+        debug!("conn {} head complete after {:?}", self.id, self.accepted_at.elapsed());
+        let log_access = log_enabled!(target: "rawserve::access", Level::Info);
+        let answer = answer_head(head_bytes, &shared.site, log_access);
+        match &answer.error {
+            Some(error) => debug!("conn {} bad request: {error}", self.id),
+            None => debug!("conn {} request {}", self.id, answer.request_line.as_deref().unwrap_or("")),
+        }
+        self.access.request_line = answer.request_line;
+        self.start_sending(shared, answer.response, more_input || answer.expect_more_input);
     }
 
     fn start_sending(&mut self, shared: &Shared, response: Response, linger: bool) {
@@ -429,32 +399,4 @@ fn send_file(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io::Resu
         return Err(io::Error::last_os_error());
     }
     Ok(n as u64)
-}
-
-fn is_head_request(buf: &[u8]) -> bool {
-    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
-    buf[start..].starts_with(b"HEAD ")
-}
-
-fn first_line(buf: &[u8]) -> &[u8] {
-    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
-    let line = &buf[start..];
-    &line[..line.iter().position(|b| *b == b'\r' || *b == b'\n').unwrap_or(line.len())]
-}
-
-/// Log fields come from the client: quotes, backslashes and control bytes are escaped so a
-/// request cannot forge or split log lines (darkhttpd's `logencode`).
-pub fn escape_for_log(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.extend(c.escape_default()),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -1,0 +1,131 @@
+//! One exchange at the HTTP layer, independent of sockets: the bytes of a request head in,
+//! the response to send out. The socket layer calls it; so do the fuzz targets and benches.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::files::body::Piece;
+use crate::files::site::Site;
+use crate::http::handler::respond;
+use crate::http::head::{scan_head, HeadScan};
+use crate::http::request::{empty_field_slots, parse_request};
+use crate::http::response::{write_response_head, Response, Status};
+use crate::http::RequestError;
+
+/// What the HTTP layer answers to a complete request head.
+pub struct Answer {
+    pub response: Response,
+    /// The client announced a body, or was refused before its request was understood:
+    /// more input may follow, so the connection closes with a lingering drain.
+    pub expect_more_input: bool,
+    /// `METHOD target VERSION` for the access log (only when asked for), log-escaped.
+    pub request_line: Option<String>,
+    /// Why the request was refused, when it was.
+    pub error: Option<RequestError>,
+}
+
+/// Parses and checks the head, then answers it. A panic while answering becomes a 500 for
+/// this request alone.
+pub fn answer_head(head_bytes: &[u8], site: &Site, describe: bool) -> Answer {
+    let mut slots = empty_field_slots();
+    match parse_request(head_bytes, &mut slots) {
+        Ok(head) => {
+            let request_line = describe
+                .then(|| format!("{} {} {}", head.method_name, escape_for_log(head.target), head.version.as_str()));
+            let response = catch_unwind(AssertUnwindSafe(|| respond(&head, site))).unwrap_or_else(|_| {
+                log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
+                Response::error(Status::InternalServerError)
+            });
+            Answer { response, expect_more_input: head.has_body, request_line, error: None }
+        }
+        Err(error) => {
+            let request_line = describe.then(|| escape_for_log(&String::from_utf8_lossy(first_line(head_bytes))));
+            Answer {
+                response: refuse_head(head_bytes, &error),
+                expect_more_input: true,
+                request_line,
+                error: Some(error),
+            }
+        }
+    }
+}
+
+/// The error response for a head that was refused (possibly before it was complete). A
+/// HEAD request gets the head alone (RFC 9110 §9.3.2), as far as the request line tells.
+pub fn refuse_head(received: &[u8], error: &RequestError) -> Response {
+    let response = Response::error(Status::from(error));
+    if first_line(received).starts_with(b"HEAD ") {
+        response.without_body()
+    } else {
+        response
+    }
+}
+
+/// A whole exchange in memory: scans `bytes` for a head, answers it, and returns the bytes
+/// the server would send (file regions are read from the file). For fuzzing and benches.
+pub fn respond_to_bytes(bytes: &[u8], site: &Site) -> Vec<u8> {
+    let mut scanned = 0;
+    let response = match scan_head(bytes, &mut scanned) {
+        Ok(HeadScan::Complete(len)) => answer_head(&bytes[..len], site, false).response,
+        Ok(HeadScan::Incomplete) => refuse_head(bytes, &RequestError::HeadTimeout),
+        Err(error) => refuse_head(bytes, &error),
+    };
+    let mut out = Vec::new();
+    write_response_head(&mut out, &response);
+    if response.send_body {
+        for piece in &response.body.pieces {
+            match piece {
+                Piece::Bytes(bytes) => out.extend_from_slice(bytes),
+                Piece::FileRegion { offset, len } => {
+                    if let Some(file) = &response.body.file {
+                        let mut region = vec![0; *len as usize];
+                        if std::os::unix::fs::FileExt::read_exact_at(file, &mut region, *offset).is_ok() {
+                            out.extend_from_slice(&region);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn first_line(buf: &[u8]) -> &[u8] {
+    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
+    let line = &buf[start..];
+    &line[..line.iter().position(|b| *b == b'\r' || *b == b'\n').unwrap_or(line.len())]
+}
+
+/// Log fields come from the client: quotes, backslashes and control bytes are escaped so a
+/// request cannot forge or split log lines (darkhttpd's `logencode`).
+pub fn escape_for_log(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_escaping_cannot_split_lines() {
+        assert_eq!(escape_for_log("/a\"b\\c\r\nd\0"), "/a\\\"b\\\\c\\r\\nd\\u{0}");
+    }
+
+    #[test]
+    fn refused_head_request_gets_no_body() {
+        let response = refuse_head(b"HEAD / HTTP/2.0\r\n", &RequestError::VersionNotSupported);
+        assert_eq!(response.status, Status::HttpVersionNotSupported);
+        assert!(!response.send_body);
+        assert!(refuse_head(b"GET / HTTP/2.0\r\n", &RequestError::VersionNotSupported).send_body);
+    }
+}
