@@ -1,6 +1,7 @@
 //! One exchange at the HTTP layer, independent of sockets: the bytes of a request head in,
 //! the response to send out. The socket layer calls it; so do the fuzz targets and benches.
 
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::files::body::Piece;
@@ -26,6 +27,7 @@ pub struct Answer {
 /// Parses and checks the head, then answers it. A panic while answering becomes a 500 for
 /// this request alone.
 pub fn answer_head(head_bytes: &[u8], site: &Site, describe: bool) -> Answer {
+    let head_bytes = &*higher_minor_as_http11(head_bytes);
     let mut slots = empty_field_slots();
     match parse_request(head_bytes, &mut slots) {
         Ok(head) => {
@@ -89,6 +91,22 @@ pub fn respond_to_bytes(bytes: &[u8], site: &Site) -> Vec<u8> {
     out
 }
 
+/// RFC 9110 §6.2: a recipient of a higher minor version of HTTP/1 (`HTTP/1.2`) treats the
+/// message as if it were HTTP/1.1 — same major version, compatible syntax. httparse knows
+/// only 1.0 and 1.1, so such a request line is handed to it as 1.1.
+fn higher_minor_as_http11(head: &[u8]) -> Cow<'_, [u8]> {
+    let line = first_line(head);
+    match line {
+        [.., b' ', b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor] if minor.is_ascii_digit() && *minor > b'1' => {
+            let at = line.as_ptr() as usize - head.as_ptr() as usize + line.len() - 1;
+            let mut patched = head.to_vec();
+            patched[at] = b'1';
+            Cow::Owned(patched)
+        }
+        _ => Cow::Borrowed(head),
+    }
+}
+
 fn first_line(buf: &[u8]) -> &[u8] {
     let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
     let line = &buf[start..];
@@ -119,6 +137,16 @@ mod tests {
     #[test]
     fn log_escaping_cannot_split_lines() {
         assert_eq!(escape_for_log("/a\"b\\c\r\nd\0"), "/a\\\"b\\\\c\\r\\nd\\u{0}");
+    }
+
+    #[test]
+    fn higher_http1_minor_versions_are_read_as_http11() {
+        assert_eq!(
+            &*higher_minor_as_http11(b"GET / HTTP/1.2\r\nHost: a\r\n\r\n"),
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        );
+        assert!(matches!(higher_minor_as_http11(b"GET / HTTP/1.1\r\n\r\n"), Cow::Borrowed(_)));
+        assert!(matches!(higher_minor_as_http11(b"GET / HTTP/2.0\r\n\r\n"), Cow::Borrowed(_)));
     }
 
     #[test]

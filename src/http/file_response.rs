@@ -46,7 +46,9 @@ pub fn file_response(
     let name = relative.rsplit('/').next().unwrap_or(relative);
     let content_type = media_type(name);
     let (selected, has_variants) = select_representation(head, site, relative, &content_type, file, metadata);
-    let validators = Validators { etag: &selected.etag, last_modified: selected.modified };
+    let etag = selected.etag.clone();
+    let (len, modified, coding) = (selected.len, selected.modified, selected.coding);
+    let validators = Validators { etag: &etag, last_modified: modified };
     let (if_match, if_none_match) = (head.field_list("if-match"), head.field_list("if-none-match"));
     let preconditions = Preconditions {
         if_match: if_match.as_deref(),
@@ -58,35 +60,35 @@ pub fn file_response(
         Precondition::Failed => return Ok(Response::error(Status::PreconditionFailed)),
         Precondition::NotModified => {
             let mut response = Response::new(Status::NotModified, Body::empty());
-            response.content_length = selected.len;
+            response.content_length = len;
             response.send_body = false;
             response
         }
         Precondition::Proceed => {
             let range = head.field("range").filter(|_| if_range_allows(head.field("if-range"), &validators));
-            match range.map(|value| parse_range(value, selected.len)) {
+            match range.map(|value| parse_range(value, len)) {
                 Some(RangeRequest::Unsatisfiable) => {
                     let mut response = Response::error(Status::RangeNotSatisfiable);
-                    response.field_fmt("Content-Range", format_args!("bytes */{}", selected.len));
+                    response.field_fmt("Content-Range", format_args!("bytes */{len}"));
                     return Ok(response);
                 }
-                Some(RangeRequest::Partial(ranges)) => partial(head, &selected, &content_type, &ranges),
-                Some(RangeRequest::Full) | None => whole(head, &selected)?,
+                Some(RangeRequest::Partial(ranges)) => partial(head, selected, &content_type, &ranges),
+                Some(RangeRequest::Full) | None => whole(head, selected)?,
             }
         }
     };
     if response.status != Status::PartialContent || response.field_value("Content-Type").is_none() {
         response.field("Content-Type", &content_type);
     }
-    if let Some(coding) = selected.coding {
+    if let Some(coding) = coding {
         response.field("Content-Encoding", coding.token());
     }
     if has_variants {
         response.field("Vary", "Accept-Encoding");
     }
     response
-        .field("ETag", &selected.etag)
-        .field("Last-Modified", &date::format(selected.modified))
+        .field("ETag", &etag)
+        .field("Last-Modified", &date::format(modified))
         .field("Accept-Ranges", "bytes")
         .field("Cache-Control", &site.cache_control);
     Ok(response)
@@ -148,29 +150,23 @@ fn describe(file: File, metadata: &Metadata, coding: Option<Coding>) -> Represen
 
 /// 200 with the whole representation: small files read into the head's write, large ones
 /// sent with `sendfile`. HEAD reads nothing.
-fn whole(head: &RequestHead<'_, '_>, selected: &Representation) -> Result<Response, FileError> {
+fn whole(head: &RequestHead<'_, '_>, selected: Representation) -> Result<Response, FileError> {
     if head.method == Method::Head {
         let mut response = Response::new(Status::Ok, Body::empty());
         response.content_length = selected.len;
         return Ok(response);
     }
-    let file = selected.file.try_clone()?;
     let body = if selected.len <= SMALL_FILE_BYTES {
-        Body::bytes(read_small_file(file, selected.len)?)
+        Body::bytes(read_small_file(selected.file, selected.len)?)
     } else {
-        Body::file_region(file, 0, selected.len)
+        Body::file_region(selected.file, 0, selected.len)
     };
     Ok(Response::new(Status::Ok, body))
 }
 
 /// 206 with one range, or `multipart/byteranges` for several (RFC 9110 §14.6).
-fn partial(
-    head: &RequestHead<'_, '_>,
-    selected: &Representation,
-    content_type: &str,
-    ranges: &[ByteRange],
-) -> Response {
-    let file = selected.file.try_clone().ok();
+fn partial(head: &RequestHead<'_, '_>, selected: Representation, content_type: &str, ranges: &[ByteRange]) -> Response {
+    let file = Some(selected.file);
     let mut response = match ranges {
         [range] => {
             let mut response = Response::new(Status::PartialContent, Body::default());
