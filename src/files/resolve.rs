@@ -48,7 +48,10 @@ pub fn open_beneath(site: &Site, relative: &str) -> Result<(File, Metadata), Fil
     } else {
         match openat2_beneath(site, relative) {
             Ok(file) => file,
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
+            // EXDEV: the path left the root, or went through an absolute symlink, which
+            // RESOLVE_BENEATH refuses even when it points back inside; the checked fallback
+            // tells the two apart.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM | libc::EXDEV)) => {
                 if e.raw_os_error() == Some(libc::ENOSYS) {
                     OPENAT2_MISSING.store(true, Ordering::Relaxed);
                 }
@@ -120,6 +123,7 @@ mod tests {
         std::fs::write(dir.path().join(".env"), b"SECRET").expect("write");
         symlink("/etc", dir.path().join("leak")).expect("symlink");
         symlink("a.txt", dir.path().join("inside")).expect("symlink");
+        symlink(dir.path().join("a.txt"), dir.path().join("absolute-inside")).expect("symlink");
         let site = Site::open(dir.path(), true, false, String::new()).expect("site");
         (dir, site)
     }
@@ -135,6 +139,7 @@ mod tests {
         assert!(matches!(resolve(&site, "/"), Ok(Resolved::Directory)));
         assert!(matches!(resolve(&site, "/sub"), Ok(Resolved::Directory)));
         assert!(matches!(resolve(&site, "/inside"), Ok(Resolved::File { .. })));
+        assert!(matches!(resolve(&site, "/absolute-inside"), Ok(Resolved::File { .. })));
         assert!(matches!(resolve(&site, "/leak/passwd"), Err(FileError::NotFound)));
         assert!(matches!(resolve(&site, "/missing"), Err(FileError::NotFound)));
         assert!(matches!(resolve(&site, "/a.txt/x"), Err(FileError::NotFound)));

@@ -18,20 +18,23 @@ pub fn respond(head: &RequestHead<'_, '_>, site: &Site) -> Response {
     if head.target == "/__panic" {
         panic!("test-only panic trigger");
     }
-    let path = match parse_target(head.target) {
-        Ok(path) => path,
-        Err(e) => return Response::error(Status::from(&e)),
+    let response = match parse_target(head.target) {
+        Ok(path) => serve_path(head, site, &path).unwrap_or_else(|e| Response::error(Status::from(&e))),
+        Err(e) => Response::error(Status::from(&e)),
     };
-    let response = match resolve_path(site, &path) {
-        Ok(Resolved::File { file, metadata }) => file_response(head, site, &path.relative, file, &metadata),
-        Ok(Resolved::Directory) => folder_response(head, site, &path),
-        Err(e) => Err(e),
-    };
-    let response = response.unwrap_or_else(|e| Response::error(Status::from(&e)));
     if head.method == Method::Head {
         response.without_body()
     } else {
         response
+    }
+}
+
+fn serve_path(head: &RequestHead<'_, '_>, site: &Site, path: &UrlPath<'_>) -> Result<Response, FileError> {
+    match resolve_path(site, path)? {
+        // `/file.txt/` names a folder that is not there (ENOTDIR), as nginx answers.
+        Resolved::File { .. } if path.trailing_slash => Err(FileError::NotFound),
+        Resolved::File { file, metadata } => file_response(head, site, &path.relative, file, &metadata),
+        Resolved::Directory => folder_response(head, site, path),
     }
 }
 

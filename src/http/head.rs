@@ -48,8 +48,41 @@ pub fn scan_head(buf: &[u8], scanned: &mut usize) -> Result<HeadScan, RequestErr
         Some(end) if end <= MAX_HEAD_BYTES => Ok(HeadScan::Complete(end)),
         Some(_) => Err(RequestError::HeadTooLarge),
         None if buf.len() >= MAX_HEAD_BYTES => Err(RequestError::HeadTooLarge),
-        None => Ok(HeadScan::Incomplete),
+        None => {
+            reject_hopeless_request_line(&buf[start..])?;
+            Ok(HeadScan::Incomplete)
+        }
     }
+}
+
+/// Garbage, a TLS ClientHello or binary bytes can never become a request: say 400 as soon
+/// as the request line shows it, rather than wait out the head deadline. Only while the
+/// request line is incomplete (bounded by `MAX_REQUEST_LINE_BYTES`), and a version error is
+/// not final yet: `HTTP/2` may still become `HTTP/2.0` (505).
+fn reject_hopeless_request_line(received: &[u8]) -> Result<(), RequestError> {
+    if received.contains(&b'\n') {
+        return Ok(());
+    }
+    let mut slots = [httparse::EMPTY_HEADER; 1];
+    match httparse::Request::new(&mut slots).parse(received) {
+        Err(httparse::Error::Token) => Err(RequestError::Malformed("invalid method or request line")),
+        Err(httparse::Error::Version) if !could_become_a_version(received) => {
+            Err(RequestError::Malformed("malformed HTTP version"))
+        }
+        Err(httparse::Error::Version | httparse::Error::TooManyHeaders) | Ok(_) => Ok(()),
+        Err(_) => Err(RequestError::Malformed("invalid request line")),
+    }
+}
+
+/// Whether the bytes after the last space are a prefix of `HTTP/d.d`.
+fn could_become_a_version(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let token = &line[line.iter().rposition(|b| *b == b' ').map_or(0, |space| space + 1)..];
+    token.len() <= 8
+        && token.iter().zip(b"HTTP/0.0").all(|(got, want)| match want {
+            b'0' => got.is_ascii_digit(),
+            want => got == want,
+        })
 }
 
 #[cfg(test)]
@@ -82,6 +115,18 @@ mod tests {
             assert_eq!(scan_head(&head[..n], &mut scanned), Ok(HeadScan::Incomplete), "at {n}");
         }
         assert_eq!(scan_head(head, &mut scanned), Ok(HeadScan::Complete(head.len())));
+    }
+
+    #[test]
+    fn hopeless_request_lines_are_refused_before_they_end() {
+        let tls = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+        assert!(matches!(scan_all(tls), Err(RequestError::Malformed(_))));
+        assert!(matches!(scan_all(b"\x00\x01\x02\xff"), Err(RequestError::Malformed(_))));
+        assert!(matches!(scan_all(b"GET /a b"), Err(RequestError::Malformed(_))));
+        assert_eq!(scan_all(b"GET / HTTP/2"), Ok(HeadScan::Incomplete));
+        assert_eq!(scan_all(b"GET / HTTP/2.0\r"), Ok(HeadScan::Incomplete));
+        assert_eq!(scan_all(b"GET / HTT"), Ok(HeadScan::Incomplete));
+        assert_eq!(scan_all(b"GE"), Ok(HeadScan::Incomplete));
     }
 
     #[test]

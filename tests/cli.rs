@@ -1,0 +1,223 @@
+//! The command line: help and version, the start-up line, every start-up error as one
+//! `rawserve: ` line with exit status 2, IPv6, and a graceful stop on SIGTERM.
+
+mod support;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use support::{
+    first_stdout_line, parse_startup_port, pseudo_random_bytes, wait_with_limit, Response, Sandbox, TestServer, BIN,
+};
+
+/// Runs rawserve to completion (it must exit by itself within 10 s).
+fn run(args: &[&str]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rawserve");
+    if wait_with_limit(&mut child, Duration::from_secs(10)).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("rawserve {args:?} did not exit within 10 s");
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Exit status 2, exactly one stderr line starting `rawserve: `, nothing on stdout, no panic.
+fn assert_start_error(args: &[&str], mentions: &str) {
+    let output = run(args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: status {:?}; stderr {stderr:?}", output.status);
+    assert!(stderr.ends_with('\n'), "{args:?}: stderr not a whole line: {stderr:?}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: not exactly one stderr line: {stderr:?}");
+    assert!(stderr.starts_with("rawserve: "), "{args:?}: {stderr:?}");
+    assert!(stderr.len() > "rawserve: ".len() + 10, "{args:?}: says nothing: {stderr:?}");
+    assert!(stderr.contains(mentions), "{args:?}: {stderr:?} does not mention {mentions:?}");
+    for bad in ["panicked", "backtrace", "RUST_BACKTRACE", "thread '"] {
+        assert!(!stderr.contains(bad), "{args:?}: {stderr:?}");
+    }
+    assert!(stdout.is_empty(), "{args:?}: stdout {stdout:?}");
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    for flag in ["--help", "-h"] {
+        let output = run(&[flag]);
+        assert_eq!(output.status.code(), Some(0), "{flag}");
+        let text = String::from_utf8_lossy(&output.stdout);
+        for option in ["--bind", "--port", "--threads", "--no-listing", "--hidden", "--help", "--version", "ROOT"] {
+            assert!(text.contains(option), "{flag} does not mention {option}: {text}");
+        }
+    }
+    for flag in ["-V", "--version"] {
+        let output = run(&[flag]);
+        assert_eq!(output.status.code(), Some(0), "{flag}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "rawserve 0.1.0\n", "{flag}");
+    }
+}
+
+#[test]
+fn missing_root_is_an_error() {
+    let sandbox = Sandbox::new();
+    let missing = sandbox.path().join("does-not-exist");
+    assert_start_error(&["--port", "0", missing.to_str().expect("utf-8")], "does-not-exist");
+}
+
+#[test]
+fn root_that_is_a_file_is_an_error() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path().join("plain.txt");
+    std::fs::write(&file, "x").expect("write");
+    assert_start_error(&["--port", "0", file.to_str().expect("utf-8")], "plain.txt");
+}
+
+#[test]
+fn unknown_option_is_an_error() {
+    let sandbox = Sandbox::new();
+    assert_start_error(&["--bogus", sandbox.path().to_str().expect("utf-8")], "--bogus");
+}
+
+#[test]
+fn bad_port_is_an_error() {
+    let sandbox = Sandbox::new();
+    let root = sandbox.path().to_str().expect("utf-8");
+    assert_start_error(&["--port", "99999", root], "99999");
+    assert_start_error(&["--port", "http", root], "http");
+    assert_start_error(&["--port", "-1", root], "port");
+}
+
+#[test]
+fn port_in_use_is_an_error() {
+    let sandbox = Sandbox::new();
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    assert_start_error(&["--bind", "127.0.0.1", "--port", &port, sandbox.path().to_str().expect("utf-8")], &port);
+    drop(taken);
+}
+
+#[test]
+fn address_not_of_this_machine_is_an_error() {
+    // TEST-NET-1 (RFC 5737): binding fails with EADDRNOTAVAIL; nothing is ever sent there.
+    let sandbox = Sandbox::new();
+    assert_start_error(&["--bind", "192.0.2.1", "--port", "0", sandbox.path().to_str().expect("utf-8")], "192.0.2.1");
+}
+
+#[test]
+fn startup_line_names_the_canonical_root_and_the_real_port() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.path().join("real/site")).expect("mkdir");
+    std::fs::write(sandbox.path().join("real/site/index.html"), "<p>canonical</p>").expect("write");
+    std::os::unix::fs::symlink(sandbox.path().join("real"), sandbox.path().join("link")).expect("symlink");
+    // A relative root through a symlink, with `.` and `..` in it.
+    let mut child = Command::new(BIN)
+        .args(["--bind", "127.0.0.1", "--port", "0", "link/./site/../site"])
+        .current_dir(sandbox.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let line = first_stdout_line(&mut child);
+    let result = std::panic::catch_unwind(|| {
+        let line = line.expect("start-up line");
+        let port = parse_startup_port(&line, "127.0.0.1").unwrap_or_else(|| panic!("start-up line {line:?}"));
+        let canonical = sandbox.path().join("real/site").canonicalize().expect("canonical");
+        assert_eq!(line, format!("rawserve 0.1.0 serving {} at http://127.0.0.1:{port}/", canonical.display()));
+        // The port is accepting when the line appears.
+        let raw = support::raw_to(SocketAddr::from(([127, 0, 0, 1], port)), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        let response = Response::parse(&raw);
+        response.assert_status("HTTP/1.1 200 OK");
+        assert_eq!(response.body, b"<p>canonical</p>");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[test]
+fn ipv6_loopback_is_served() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        println!("SKIPPED ipv6_loopback_is_served: this machine has no IPv6 loopback (::1)");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.path().join("six.txt"), "over ipv6\n").expect("write");
+    let mut child = Command::new(BIN)
+        .args(["--bind", "::1", "--port", "0"])
+        .arg(sandbox.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let line = first_stdout_line(&mut child);
+    let result = std::panic::catch_unwind(|| {
+        let line = line.expect("start-up line");
+        let port = parse_startup_port(&line, "[::1]").unwrap_or_else(|| panic!("start-up line {line:?}"));
+        assert!(line.ends_with(&format!(" at http://[::1]:{port}/")), "{line}");
+        let addr: SocketAddr = format!("[::1]:{port}").parse().expect("addr");
+        let raw = support::raw_to(addr, format!("GET /six.txt HTTP/1.1\r\nHost: [::1]:{port}\r\n\r\n").as_bytes());
+        let response = Response::parse(&raw);
+        response.assert_status("HTTP/1.1 200 OK");
+        assert_eq!(response.body, b"over ipv6\n");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[test]
+fn sigterm_exits_0_and_then_refuses_connections() {
+    let mut server = TestServer::start();
+    server.write("a.txt", "alpha\n");
+    assert_eq!(server.get("/a.txt").body, b"alpha\n");
+    server.signal("TERM");
+    // Within the drain timeout (10 s by default), plus a margin for the process to exit.
+    let status = server.wait_exit(Duration::from_secs(12)).expect("rawserve still running 12 s after SIGTERM");
+    assert_eq!(status.code(), Some(0), "exit status after SIGTERM: {status:?}");
+    match TcpStream::connect_timeout(&server.addr, Duration::from_secs(5)) {
+        Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}"),
+        Ok(_) => panic!("a connection was accepted after the server exited"),
+    }
+}
+
+#[test]
+fn sigterm_lets_a_response_in_flight_finish() {
+    let mut server = TestServer::start();
+    let data = pseudo_random_bytes(20 * 1024 * 1024, 77);
+    server.write("big.bin", &data);
+    let mut stream = server.connect();
+    stream.write_all(b"GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n").expect("write");
+    let mut first = vec![0u8; 64 * 1024];
+    let n = stream.read(&mut first).expect("first bytes");
+    assert!(n > 0);
+    server.signal("TERM");
+    // New connections are refused while the download is drained (bounded wait).
+    let started = std::time::Instant::now();
+    loop {
+        match TcpStream::connect_timeout(&server.addr, Duration::from_secs(2)) {
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => break,
+            Err(e) => panic!("unexpected connect error after SIGTERM: {e}"),
+            Ok(_) if started.elapsed() < Duration::from_secs(5) => std::thread::sleep(Duration::from_millis(50)),
+            Ok(_) => panic!("still accepting connections 5 s after SIGTERM"),
+        }
+    }
+    let mut raw = first[..n].to_vec();
+    raw.extend(support::read_to_eof(&mut stream));
+    let response = Response::parse(&raw);
+    response.assert_status("HTTP/1.1 200 OK");
+    assert!(response.body == data, "the download in flight was cut or corrupted ({} bytes)", response.body.len());
+    let status = server.wait_exit(Duration::from_secs(12)).expect("rawserve still running after the drain");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
