@@ -39,21 +39,12 @@ fn put(server: &TestServer, relative: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn send(server: &TestServer, method: &str, target: &str, fields: &[(&str, &str)]) -> Response {
-    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", server.port);
-    for (name, value) in fields {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    server.request(request)
-}
-
 fn get(server: &TestServer, target: &str, fields: &[(&str, &str)]) -> Response {
-    send(server, "GET", target, fields)
+    server.send("GET", target, fields)
 }
 
 fn head(server: &TestServer, target: &str, fields: &[(&str, &str)]) -> Response {
-    send(server, "HEAD", target, fields)
+    server.send("HEAD", target, fields)
 }
 
 /// A 200 carrying exactly `body` as `content_type`.

@@ -46,6 +46,7 @@ pub fn file_response(
     let name = relative.rsplit('/').next().unwrap_or(relative);
     let content_type = media_type(name);
     let (selected, has_variants) = select_representation(head, site, relative, &content_type, file, metadata);
+    log::debug!("opened {relative}{} ({} bytes)", selected.coding.map_or("", |c| c.file_suffix()), selected.len);
     let etag = selected.etag.clone();
     let (len, modified, coding) = (selected.len, selected.modified, selected.coding);
     let validators = Validators { etag: &etag, last_modified: modified };

@@ -6,6 +6,7 @@
 //! magnitude matters. Parsing allocates exactly once, for the returned
 //! `Partial` vector.
 
+use crate::http::response::append_decimal;
 use std::cmp::Ordering;
 
 /// An inclusive byte range within a representation of known size.
@@ -316,27 +317,11 @@ pub fn content_range(r: ByteRange, size: u64) -> String {
 
 fn push_content_range(buf: &mut Vec<u8>, r: ByteRange, size: u64) {
     buf.extend_from_slice(b"bytes ");
-    push_u64(buf, r.start);
+    append_decimal(buf, r.start);
     buf.push(b'-');
-    push_u64(buf, r.end);
+    append_decimal(buf, r.end);
     buf.push(b'/');
-    push_u64(buf, size);
-}
-
-/// Decimal digits without a temporary `String` per number.
-fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20]; // u64::MAX has 20 digits
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        // `n % 10 < 10`, so the cast is lossless.
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&digits[i..]);
+    append_decimal(buf, size);
 }
 
 fn len_u64(v: &[u8]) -> u64 {
@@ -655,15 +640,6 @@ mod tests {
     fn content_range_format() {
         assert_eq!(content_range(br(0, 99), 1000), "bytes 0-99/1000");
         assert_eq!(content_range(br(0, u64::MAX - 1), u64::MAX), "bytes 0-18446744073709551614/18446744073709551615");
-    }
-
-    #[test]
-    fn push_u64_matches_display() {
-        for n in [0, 1, 9, 10, 99, 100, 12345, u64::MAX] {
-            let mut b = Vec::new();
-            push_u64(&mut b, n);
-            assert_eq!(b, n.to_string().into_bytes());
-        }
     }
 
     fn flatten(pieces: &[MultipartPiece], file: &[u8]) -> Vec<u8> {

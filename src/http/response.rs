@@ -204,7 +204,7 @@ pub fn write_response_head(out: &mut Vec<u8>, response: &Response) {
 }
 
 /// Appends `n` in decimal without going through a `String`.
-fn append_decimal(out: &mut Vec<u8>, mut n: u64) {
+pub fn append_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -253,6 +253,15 @@ mod tests {
         response.field("Location", "/a\r\nSet-Cookie: x=1");
         let head = head_text(&response);
         assert!(head.contains("\r\nLocation: /aSet-Cookie: x=1\r\n"), "{head}");
+    }
+
+    #[test]
+    fn decimals_match_display() {
+        for n in [0, 7, 10, 99, 100, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            append_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
     }
 
     #[test]

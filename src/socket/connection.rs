@@ -169,12 +169,11 @@ impl Connection {
 
     /// Hands the complete head to the HTTP layer and starts sending its answer.
     fn answer(&mut self, shared: &Shared, head_bytes: &[u8], more_input: bool) {
-        debug!("conn {} head complete after {:?}", self.id, self.accepted_at.elapsed());
+        debug!("conn {} head complete after {:?} ({} bytes)", self.id, self.accepted_at.elapsed(), head_bytes.len());
         let log_access = log_enabled!(target: "rawserve::access", Level::Info);
         let answer = answer_head(head_bytes, &shared.site, log_access);
-        match &answer.error {
-            Some(error) => debug!("conn {} bad request: {error}", self.id),
-            None => debug!("conn {} request {}", self.id, answer.request_line.as_deref().unwrap_or("")),
+        if let Some(error) = &answer.error {
+            debug!("conn {} bad request: {error}", self.id);
         }
         self.access.request_line = answer.request_line;
         self.start_sending(shared, answer.response, more_input || answer.expect_more_input);
@@ -188,8 +187,9 @@ impl Connection {
             }
         }
         debug!(
-            "conn {} response {} {} ({} body bytes)",
+            "conn {} {} → {} {} ({} body bytes)",
             self.id,
+            self.access.request_line.as_deref().unwrap_or("(no request)"),
             response.status.code(),
             response.status.reason(),
             response.content_length
@@ -206,6 +206,7 @@ impl Connection {
             Ok(Progress::Done) => {
                 debug!("conn {} sent {} bytes in {:?}", self.id, out.sent, self.accepted_at.elapsed());
                 if !*linger {
+                    debug!("conn {} client sent nothing beyond its head: close at once", self.id);
                     return Step::Close;
                 }
                 // Lingering close: FIN our side, then read and discard what the client is

@@ -177,6 +177,16 @@ impl TestServer {
     }
 
     /// Like `raw`, parsed.
+    /// Sends `METHOD target HTTP/1.1` with a Host field and `fields`, and parses the answer.
+    pub fn send(&self, method: &str, target: &str, fields: &[(&str, &str)]) -> Response {
+        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", self.port);
+        for (name, value) in fields {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        self.request(request)
+    }
+
     pub fn request(&self, bytes: impl AsRef<[u8]>) -> Response {
         let raw = self.raw(bytes);
         Response::parse(&raw)
