@@ -46,6 +46,8 @@ struct AccessRecord {
     request_line: Option<String>,
     status: u16,
     body_bytes: u64,
+    /// Why the request was refused, for bad requests.
+    refusal: Option<String>,
 }
 
 pub struct Connection {
@@ -105,6 +107,9 @@ impl Connection {
         match &self.state {
             State::ReadingHead { buf, filled, .. } => {
                 debug!("conn {} head deadline passed: 408", self.id);
+                if *filled > 0 {
+                    self.access.refusal = Some(RequestError::HeadTimeout.to_string());
+                }
                 let response = refuse_head(&buf[..*filled], &RequestError::HeadTimeout);
                 self.start_sending(shared, response, true);
                 self.on_ready(shared)
@@ -159,6 +164,7 @@ impl Connection {
                 }
                 Err(error) => {
                     debug!("conn {} bad request head: {error}", self.id);
+                    self.access.refusal = Some(error.to_string());
                     let response = refuse_head(&buf[..*filled], &error);
                     self.start_sending(shared, response, true);
                     return Step::Continue;
@@ -174,6 +180,7 @@ impl Connection {
         let answer = answer_head(head_bytes, &shared.site, log_access);
         if let Some(error) = &answer.error {
             debug!("conn {} bad request: {error}", self.id);
+            self.access.refusal = Some(error.to_string());
         }
         self.access.request_line = answer.request_line;
         self.start_sending(shared, answer.response, more_input || answer.expect_more_input);
@@ -269,9 +276,10 @@ impl Drop for Connection {
         let elapsed = self.accepted_at.elapsed();
         debug!("conn {} closed after {elapsed:?}", self.id);
         if let Some(request_line) = &self.access.request_line {
+            let refusal = self.access.refusal.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
             info!(
                 target: "rawserve::access",
-                "{} \"{}\" {} {} {:.1}ms",
+                "{} \"{}\" {} {} {:.1}ms{refusal}",
                 self.peer,
                 request_line,
                 self.access.status,
