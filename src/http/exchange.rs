@@ -54,7 +54,7 @@ pub fn answer_head(head_bytes: &[u8], site: &Site, describe: bool) -> Answer {
 /// The error response for a head that was refused (possibly before it was complete). A
 /// HEAD request gets the head alone (RFC 9110 §9.3.2), as far as the request line tells.
 pub fn refuse_head(received: &[u8], error: &RequestError) -> Response {
-    let response = Response::error(Status::from(error));
+    let response = Response::refused(error);
     if first_line(received).starts_with(b"HEAD ") {
         response.without_body()
     } else {

@@ -20,7 +20,7 @@ pub fn respond(head: &RequestHead<'_, '_>, site: &Site) -> Response {
     }
     let response = match parse_target(head.target) {
         Ok(path) => serve_path(head, site, &path).unwrap_or_else(|e| Response::error(Status::from(&e))),
-        Err(e) => Response::error(Status::from(&e)),
+        Err(e) => Response::refused(&e),
     };
     if head.method == Method::Head {
         response.without_body()

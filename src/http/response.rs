@@ -114,12 +114,14 @@ pub struct Response {
     pub content_length: u64,
     /// False for HEAD and 304: the head is sent, the body is not (RFC 9110 §9.3.2, §15.4.5).
     pub send_body: bool,
+    /// For a refused request, why: the access log says it.
+    pub refusal: Option<String>,
 }
 
 impl Response {
     pub fn new(status: Status, body: Body) -> Response {
         let content_length = body.len();
-        Response { status, fields: String::new(), body, content_length, send_body: true }
+        Response { status, fields: String::new(), body, content_length, send_body: true, refusal: None }
     }
 
     /// Adds a field. Values are made by this server, never copied from the request, and a
@@ -171,6 +173,13 @@ impl Response {
             }
             _ => {}
         }
+        response
+    }
+
+    /// The error page for a request refused at the HTTP layer, remembering why.
+    pub fn refused(error: &RequestError) -> Response {
+        let mut response = Response::error(Status::from(error));
+        response.refusal = Some(error.to_string());
         response
     }
 

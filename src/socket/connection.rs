@@ -107,9 +107,6 @@ impl Connection {
         match &self.state {
             State::ReadingHead { buf, filled, .. } => {
                 debug!("conn {} head deadline passed: 408", self.id);
-                if *filled > 0 {
-                    self.access.refusal = Some(RequestError::HeadTimeout.to_string());
-                }
                 let response = refuse_head(&buf[..*filled], &RequestError::HeadTimeout);
                 self.start_sending(shared, response, true);
                 self.on_ready(shared)
@@ -164,7 +161,6 @@ impl Connection {
                 }
                 Err(error) => {
                     debug!("conn {} bad request head: {error}", self.id);
-                    self.access.refusal = Some(error.to_string());
                     let response = refuse_head(&buf[..*filled], &error);
                     self.start_sending(shared, response, true);
                     return Step::Continue;
@@ -180,14 +176,14 @@ impl Connection {
         let answer = answer_head(head_bytes, &shared.site, log_access);
         if let Some(error) = &answer.error {
             debug!("conn {} bad request: {error}", self.id);
-            self.access.refusal = Some(error.to_string());
         }
         self.access.request_line = answer.request_line;
         self.start_sending(shared, answer.response, more_input || answer.expect_more_input);
     }
 
-    fn start_sending(&mut self, shared: &Shared, response: Response, linger: bool) {
+    fn start_sending(&mut self, shared: &Shared, mut response: Response, linger: bool) {
         self.access.status = response.status.code();
+        self.access.refusal = response.refusal.take();
         if let State::ReadingHead { filled, .. } = self.state {
             if self.access.request_line.is_none() && filled > 0 {
                 self.access.request_line = Some("-".to_string());
