@@ -66,7 +66,9 @@ fn root_with_query(query: &str) -> UrlPath<'_> {
 
 fn strip_scheme(target: &str) -> Option<&str> {
     for scheme in ["http://", "https://"] {
-        if target.len() >= scheme.len() && target[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        // Compare bytes: the target may hold non-ASCII bytes (httparse passes them), and
+        // slicing a str inside a UTF-8 sequence would panic.
+        if target.as_bytes().get(..scheme.len()).is_some_and(|p| p.eq_ignore_ascii_case(scheme.as_bytes())) {
             return Some(&target[scheme.len()..]);
         }
     }
@@ -190,6 +192,7 @@ mod tests {
         assert!(bad("http:///x"));
         assert!(bad("http://u@h/x"));
         assert!(bad("ftp://h/x"));
+        assert!(bad("http:/\u{21a}xampl:80/sub"), "found by fuzzing: a multi-byte character across the scheme");
         assert!(bad("*"));
         assert!(bad("dir/../"));
         assert!(bad("example.com:80"));
