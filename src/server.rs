@@ -14,6 +14,7 @@ use log::{info, warn};
 
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
+use crate::socket::acceptor::Burst;
 use crate::socket::epoll::Waker;
 use crate::socket::listener::bind_listener;
 use crate::socket::pool::run_event_loops;
@@ -30,10 +31,10 @@ pub struct Shared {
     /// `config.max_connections`).
     pub in_flight: AtomicUsize,
     pub next_connection_id: AtomicU64,
-    /// Refusals since the cap was last hit, so overload is logged once per burst.
-    pub overloaded: AtomicU64,
-    /// EMFILE/ENFILE failures since fds last ran out, so it is logged once per burst.
-    pub fd_exhaustion: AtomicU64,
+    /// Connections refused over the cap: logged once per burst.
+    pub overloaded: Burst,
+    /// accept() failing with EMFILE/ENFILE: logged once per burst.
+    pub fd_exhaustion: Burst,
     /// An fd held in reserve for answering 503 when the process is out of fds.
     pub spare_fd: Mutex<Option<File>>,
 }
@@ -94,8 +95,8 @@ impl Server {
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             next_connection_id: AtomicU64::new(1),
-            overloaded: AtomicU64::new(0),
-            fd_exhaustion: AtomicU64::new(0),
+            overloaded: Burst::default(),
+            fd_exhaustion: Burst::default(),
             spare_fd: Mutex::new(File::open("/dev/null").ok()),
         };
         Ok(Server { shared: Arc::new(shared) })

@@ -4,8 +4,9 @@
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use log::{debug, error, info, warn};
 
@@ -29,13 +30,13 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
     for _ in 0..ACCEPT_BATCH {
         match accept_nonblocking(&shared.listener) {
             Ok((stream, peer)) => {
-                if shared.fd_exhaustion.swap(0, Ordering::Relaxed) > 0 {
-                    info!("file descriptors available again: accepting");
+                if let Some(failures) = shared.fd_exhaustion.ended() {
+                    info!("file descriptors available again after {failures} accept failures");
                 }
                 let in_flight = shared.in_flight.fetch_add(1, Ordering::Relaxed);
                 if in_flight >= shared.config.max_connections {
                     shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-                    if shared.overloaded.fetch_add(1, Ordering::Relaxed) == 0 {
+                    if shared.overloaded.failed() {
                         warn!(
                             "{in_flight} connections in flight, the cap: answering 503 until some finish (--max-connections)"
                         );
@@ -43,11 +44,8 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
                     refuse(stream);
                     continue;
                 }
-                if shared.overloaded.load(Ordering::Relaxed) > 0 {
-                    let refused = shared.overloaded.swap(0, Ordering::Relaxed);
-                    if refused > 0 {
-                        info!("below the connection cap again after refusing {refused} connections");
-                    }
+                if let Some(refused) = shared.overloaded.ended() {
+                    info!("below the connection cap again after refusing {refused} connections");
                 }
                 admit(stream, peer, Instant::now());
             }
@@ -71,7 +69,7 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
                     debug!("accept: {e} (one connection lost, going on)");
                 }
                 Some(libc::EMFILE | libc::ENFILE) => {
-                    if shared.fd_exhaustion.fetch_add(1, Ordering::Relaxed) == 0 {
+                    if shared.fd_exhaustion.failed() {
                         warn!("accept: {e}: out of file descriptors; answering 503 with a spare fd until some close");
                     }
                     if !refuse_with_spare_fd(shared) {
@@ -92,6 +90,44 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
         }
     }
     AcceptStop::Idle
+}
+
+/// Failures of one kind (over the cap, out of fds) are logged once per burst: at the first,
+/// and when the burst is over — after `BURST_QUIET` without one, so clients that come and
+/// go during an overload do not turn "once per burst" into "once per failure".
+#[derive(Default)]
+pub struct Burst {
+    failures: AtomicU64,
+    /// When the last failure happened, in milliseconds since `EPOCH`.
+    last_failure_ms: AtomicU64,
+}
+
+const BURST_QUIET: Duration = Duration::from_secs(1);
+
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+fn now_ms() -> u64 {
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+impl Burst {
+    /// Counts a failure; true when it starts a burst (log it).
+    pub fn failed(&self) -> bool {
+        self.last_failure_ms.store(now_ms(), Ordering::Relaxed);
+        self.failures.fetch_add(1, Ordering::Relaxed) == 0
+    }
+
+    /// After a success: `Some(failures)` once, when a burst has ended.
+    pub fn ended(&self) -> Option<u64> {
+        if self.failures.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let quiet = now_ms().saturating_sub(self.last_failure_ms.load(Ordering::Relaxed));
+        if quiet < BURST_QUIET.as_millis() as u64 {
+            return None;
+        }
+        Some(self.failures.swap(0, Ordering::Relaxed)).filter(|n| *n > 0)
+    }
 }
 
 /// `accept4` with SOCK_NONBLOCK: the connection comes out non-blocking in one syscall.
@@ -164,4 +200,22 @@ fn refuse(mut stream: TcpStream) {
     }
     let _ = io::Write::write(&mut stream, &out);
     let _ = stream.shutdown(Shutdown::Write);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_reported_once_and_ends_after_quiet() {
+        let burst = Burst::default();
+        assert!(burst.failed());
+        assert!(!burst.failed());
+        assert_eq!(burst.ended(), None, "not quiet long enough yet");
+        assert!(!burst.failed(), "still the same burst");
+        burst.last_failure_ms.store(now_ms().saturating_sub(2000), Ordering::Relaxed);
+        assert_eq!(burst.ended(), Some(3));
+        assert_eq!(burst.ended(), None);
+        assert!(burst.failed(), "a new burst");
+    }
 }
