@@ -106,8 +106,9 @@ const BURST_QUIET: Duration = Duration::from_secs(1);
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
+/// Milliseconds on a clock that starts well above zero, so "a second ago" always exists.
 fn now_ms() -> u64 {
-    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+    1_000_000 + EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
 impl Burst {
