@@ -3,6 +3,7 @@
 pub mod body;
 pub mod listing;
 pub mod media_type;
+pub mod precompressed;
 pub mod resolve;
 pub mod site;
 

@@ -111,7 +111,7 @@ fn open_checked_fallback(site: &Site, relative: &str) -> Result<File, FileError>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::http::target::parse_target;
     use std::os::unix::fs::symlink;

@@ -15,12 +15,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::files::body::{Body, Piece};
 use crate::files::media_type::media_type;
-use crate::files::resolve::open_beneath;
+use crate::files::precompressed::find_siblings;
 use crate::files::site::Site;
 use crate::files::FileError;
 use crate::http::accept_encoding::{choose_coding, Coding};
 use crate::http::conditional::{evaluate, file_etag, if_range_allows, Precondition, Preconditions, Validators};
-use crate::http::date;
 use crate::http::range::{content_range, multipart_pieces, parse_range, ByteRange, MultipartPiece, RangeRequest};
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
@@ -89,7 +88,7 @@ pub fn file_response(
     }
     response
         .field("ETag", &etag)
-        .field("Last-Modified", &date::format(modified))
+        .field_fmt("Last-Modified", format_args!("{}", httpdate::HttpDate::from(modified)))
         .field("Accept-Ranges", "bytes")
         .field("Cache-Control", &site.cache_control);
     Ok(response)
@@ -119,15 +118,7 @@ fn select_representation(
     if !compressible(content_type) {
         return (plain, false);
     }
-    let open_sibling = |coding: Coding| {
-        let sibling = format!("{relative}{}", coding.file_suffix());
-        if !site.hidden && sibling.rsplit('/').next().is_some_and(|n| n.starts_with('.')) {
-            return None;
-        }
-        open_beneath(site, &sibling).ok().filter(|(_, m)| m.is_file())
-    };
-    let brotli = open_sibling(Coding::Brotli);
-    let gzip = open_sibling(Coding::Gzip);
+    let [brotli, gzip] = find_siblings(site, relative, [Coding::Brotli.file_suffix(), Coding::Gzip.file_suffix()]);
     let has_variants = brotli.is_some() || gzip.is_some();
     let chosen = choose_coding(head.field("accept-encoding"), brotli.is_some(), gzip.is_some());
     let selected = match (chosen, brotli, gzip) {

@@ -121,7 +121,7 @@ pub struct Response {
 impl Response {
     pub fn new(status: Status, body: Body) -> Response {
         let content_length = body.len();
-        Response { status, fields: String::new(), body, content_length, send_body: true, refusal: None }
+        Response { status, fields: String::with_capacity(256), body, content_length, send_body: true, refusal: None }
     }
 
     /// Adds a field. Values are made by this server, never copied from the request, and a

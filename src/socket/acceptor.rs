@@ -93,7 +93,7 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
 }
 
 /// Failures of one kind (over the cap, out of fds) are logged once per burst: at the first,
-/// and when the burst is over — after `BURST_QUIET` without one, so clients that come and
+/// and when the burst is over — after `BURST_QUIET` (250 ms) without one, so clients that come and
 /// go during an overload do not turn "once per burst" into "once per failure".
 #[derive(Default)]
 pub struct Burst {
@@ -102,7 +102,7 @@ pub struct Burst {
     last_failure_ms: AtomicU64,
 }
 
-const BURST_QUIET: Duration = Duration::from_secs(1);
+const BURST_QUIET: Duration = Duration::from_millis(250);
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
