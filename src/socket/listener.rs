@@ -21,3 +21,18 @@ pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpStream;
+
+    #[test]
+    fn accepted_sockets_inherit_tcp_nodelay() {
+        let listener = bind_listener("127.0.0.1:0".parse().expect("addr")).expect("bind");
+        let _client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        listener.set_nonblocking(false).expect("blocking accept");
+        let (accepted, _) = listener.accept().expect("accept");
+        assert!(socket2::SockRef::from(&accepted).tcp_nodelay().expect("getsockopt"));
+    }
+}
