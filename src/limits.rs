@@ -66,5 +66,10 @@ pub const ACCEPT_BATCH: usize = 64;
 /// connections wait in the kernel's backlog instead of spinning the loop.
 pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
+/// Overload and fd exhaustion are logged once per burst; a burst ends after this long
+/// without a failure (not at the next success, which would log once per failure while
+/// clients come and go).
+pub const BURST_QUIET: Duration = Duration::from_millis(250);
+
 /// How often an event loop looks for expired deadlines while it has parked connections.
 pub const TIMER_TICK: Duration = Duration::from_millis(100);

@@ -85,8 +85,8 @@ impl Server {
             .map_err(StartError::Root)?;
         let addr = SocketAddr::new(config.bind, config.port);
         let listener = bind_listener(addr).map_err(|error| StartError::Bind { addr, error })?;
-        config.max_connections = clamp_to_fd_limit(config.max_connections);
         config.threads = config.threads.max(1);
+        config.max_connections = clamp_to_fd_limit(config.max_connections, config.threads);
         let shared = Shared {
             config,
             site,
@@ -146,9 +146,12 @@ impl ShutdownHandle {
     }
 }
 
+/// fds the process holds besides connections and per-thread epoll fds, with room to spare.
+const FIXED_FDS: usize = 32;
+
 /// Each connection needs a socket fd and up to one file fd; keep the cap within the
 /// process's fd limit so that the cap, not EMFILE, is what sheds load.
-fn clamp_to_fd_limit(max_connections: usize) -> usize {
+fn clamp_to_fd_limit(max_connections: usize, threads: usize) -> usize {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes into a valid struct.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
@@ -162,7 +165,10 @@ fn clamp_to_fd_limit(max_connections: usize) -> usize {
             limit = raised;
         }
     }
-    let usable = (limit.rlim_cur as usize).saturating_sub(32) / 2;
+    // Reserved: stdio, the listener, the waker, the spare fd and the log, plus one epoll fd
+    // per event loop.
+    let reserved = FIXED_FDS + threads;
+    let usable = (limit.rlim_cur as usize).saturating_sub(reserved) / 2;
     if usable < max_connections {
         warn!("the fd limit ({}) allows {usable} connections in flight, not {max_connections}", limit.rlim_cur);
         usable.max(1)

@@ -193,6 +193,21 @@ fn sigterm_exits_0_and_then_refuses_connections() {
 }
 
 #[test]
+fn sigterm_does_not_wait_for_connections_that_sent_nothing() {
+    let mut server = TestServer::start();
+    let idle = server.connect();
+    // Let the server accept it before the signal.
+    std::thread::sleep(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    server.signal("TERM");
+    let status = server.wait_exit(Duration::from_secs(12)).expect("rawserve still running 12 s after SIGTERM");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    // No response was in flight, so the 10 s drain time must not be spent waiting for it.
+    assert!(started.elapsed() < Duration::from_secs(5), "exit took {:?} with one idle connection", started.elapsed());
+    drop(idle);
+}
+
+#[test]
 fn sigterm_lets_a_response_in_flight_finish() {
     let mut server = TestServer::start();
     let data = pseudo_random_bytes(20 * 1024 * 1024, 77);

@@ -6,12 +6,12 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use log::{debug, error, info, warn};
 
 use crate::http::response::{write_response_head, Response, Status};
-use crate::limits::ACCEPT_BATCH;
+use crate::limits::{ACCEPT_BATCH, BURST_QUIET};
 use crate::server::Shared;
 
 /// Why an accept batch stopped.
@@ -101,8 +101,6 @@ pub struct Burst {
     /// When the last failure happened, in milliseconds since `EPOCH`.
     last_failure_ms: AtomicU64,
 }
-
-const BURST_QUIET: Duration = Duration::from_millis(250);
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 

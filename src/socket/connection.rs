@@ -79,6 +79,11 @@ impl Connection {
         self.stream.as_raw_fd()
     }
 
+    /// Connected but has sent nothing yet: no request, so no response, is in flight.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::ReadingHead { filled: 0, .. })
+    }
+
     pub fn deadline(&self) -> Instant {
         self.deadline
     }

@@ -157,6 +157,13 @@ impl<'s> EventLoop<'s> {
             let _ = self.poller.delete(self.shared.listener.as_raw_fd());
         }
         let _ = self.poller.delete(self.shared.waker.raw_fd());
+        // Connections that have sent nothing (a browser's preconnect, say) have no response
+        // in flight to wait for: close them now rather than hold the exit for the drain time.
+        for index in 0..self.slots.len() {
+            if self.slots[index].conn.as_ref().is_some_and(Connection::is_idle) {
+                self.remove(index);
+            }
+        }
     }
 
     fn on_event(&mut self, token: u64) {
