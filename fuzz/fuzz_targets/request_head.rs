@@ -1,0 +1,129 @@
+//! Bytes → the whole response `rawserve` would send (`http::exchange::respond_to_bytes`).
+//!
+//! Never panics, and every response is well formed: `HTTP/1.1 ddd Reason`, printable ASCII
+//! field lines that nothing from the request can split, the fields every response carries
+//! (once each), `Connection: close`, a `Content-Length` equal to the body's length (HEAD and
+//! 304 send none), no open redirect, and never a byte of a file outside the root or of a
+//! hidden dotfile. A HEAD request gets exactly the head its GET would get.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rawserve::http::exchange::respond_to_bytes;
+
+#[path = "../common/fixture.rs"]
+mod fixture;
+
+use fixture::{contains, fixture, DOTFILE, SECRET};
+
+/// Every field name rawserve sends. Anything else in a response head came from somewhere
+/// it should not have (the request, a file name).
+const KNOWN_FIELDS: &[&str] = &[
+    "Date",
+    "Server",
+    "Content-Length",
+    "Connection",
+    "X-Content-Type-Options",
+    "Content-Type",
+    "Allow",
+    "Retry-After",
+    "Location",
+    "ETag",
+    "Last-Modified",
+    "Accept-Ranges",
+    "Cache-Control",
+    "Content-Range",
+    "Content-Encoding",
+    "Vary",
+];
+
+const STATUSES: &[u16] = &[200, 206, 301, 304, 400, 403, 404, 405, 408, 412, 414, 416, 431, 500, 501, 503, 505];
+
+fuzz_target!(|data: &[u8]| {
+    let fx = fixture();
+    let out = respond_to_bytes(data, &fx.site);
+    let head = check_response(data, &out);
+    if is_head_request(data) && data.len() < 8000 {
+        // The same request as GET: the head must be the same but for Date (and a
+        // multipart boundary, which is new for every response).
+        let start = data.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(0);
+        let mut get = data[..start].to_vec();
+        get.extend_from_slice(b"GET ");
+        get.extend_from_slice(&data[start + 5..]);
+        let get_out = respond_to_bytes(&get, &fx.site);
+        let get_head = check_response(&get, &get_out);
+        assert_eq!(normalise(&head), normalise(&get_head), "HEAD and GET heads differ");
+    }
+});
+
+/// The request line starts with `HEAD ` (after the empty lines a server must skip).
+fn is_head_request(data: &[u8]) -> bool {
+    let start = data.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(data.len());
+    data[start..].starts_with(b"HEAD ")
+}
+
+/// Checks the response and returns its head as field lines.
+fn check_response(request: &[u8], out: &[u8]) -> Vec<String> {
+    assert!(out.starts_with(b"HTTP/1.1 "), "no status line: {:?}", String::from_utf8_lossy(out));
+    let code = &out[9..12];
+    assert!(code.iter().all(u8::is_ascii_digit) && out[12] == b' ', "bad status code");
+    let status: u16 = std::str::from_utf8(code).unwrap().parse().unwrap();
+    assert!(STATUSES.contains(&status), "unexpected status {status}");
+    let head_end = out.windows(4).position(|w| w == b"\r\n\r\n").expect("head never ends") + 4;
+    let (head, body) = out.split_at(head_end);
+    let text = std::str::from_utf8(head).expect("head is not UTF-8");
+    let lines: Vec<&str> = text[..text.len() - 4].split("\r\n").collect();
+    let mut content_length = None;
+    let mut counts = [0usize; KNOWN_FIELDS.len()];
+    for line in &lines[1..] {
+        assert!(
+            line.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t'),
+            "field line with a control or non-ASCII byte: {line:?}"
+        );
+        let (name, value) = line.split_once(": ").unwrap_or_else(|| panic!("not a field line: {line:?}"));
+        let index = KNOWN_FIELDS
+            .iter()
+            .position(|known| *known == name)
+            .unwrap_or_else(|| panic!("unknown field {name:?} in {text:?}"));
+        counts[index] += 1;
+        match name {
+            "Content-Length" => content_length = Some(value.parse::<u64>().expect("numeric Content-Length")),
+            "Connection" => assert_eq!(value, "close"),
+            "Location" => assert!(
+                value.starts_with('/') && !value.starts_with("//") && !value.contains('\\'),
+                "open redirect: {value:?}"
+            ),
+            _ => {}
+        }
+    }
+    for (name, count) in KNOWN_FIELDS.iter().zip(counts) {
+        let required = ["Date", "Server", "Content-Length", "Connection", "X-Content-Type-Options"].contains(name);
+        assert!(count <= 1, "{name} sent {count} times");
+        assert!(!required || count == 1, "{name} missing");
+    }
+    let content_length = content_length.expect("Content-Length");
+    if status == 304 || is_head_request(request) {
+        assert!(body.is_empty(), "a body for HEAD or 304");
+    } else {
+        assert_eq!(body.len() as u64, content_length, "Content-Length differs from the body");
+    }
+    // A redirect keeps the query (`/dir?q` → `/dir/?q`), so the markers count only when
+    // the request did not carry them itself.
+    if !contains(request, SECRET) {
+        assert!(!contains(out, SECRET), "a byte of the file outside the root was served");
+    }
+    if !contains(request, DOTFILE) {
+        assert!(!contains(out, DOTFILE), "a hidden dotfile was served");
+    }
+    lines.iter().map(|l| l.to_string()).collect()
+}
+
+fn normalise(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| !l.starts_with("Date: "))
+        .map(|l| match l.find("boundary=") {
+            Some(at) => l[..at].to_string(),
+            None => l.clone(),
+        })
+        .collect()
+}

@@ -1,0 +1,783 @@
+//! Hardening at a small scale: hostile and unlucky clients against the real binary (and, for
+//! the test-only panic trigger, the library in-process). Short deadlines are set on the
+//! command line so every scenario ends in seconds; the full-scale figures come from
+//! `scripts/` (see README, Hardening).
+//!
+//! Only std. Every read has a timeout and every wait a bound, so a server that hangs fails a
+//! test instead of hanging it. Servers are killed by PID when a test ends, pass or fail.
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rawserve");
+const MIB: usize = 1024 * 1024;
+/// The longest a single read may block.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// "Answers quickly": a functional bound, not a benchmark.
+const QUICK: Duration = Duration::from_secs(2);
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------
+
+/// A document root in a temp folder, removed on drop.
+struct Root {
+    path: PathBuf,
+}
+
+impl Root {
+    fn new(tag: &str) -> Root {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("rawserve-hardening-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create root");
+        let path = path.canonicalize().expect("canonical root");
+        fs::write(path.join("index.html"), INDEX).expect("write index.html");
+        Root { path }
+    }
+
+    /// Adds a file of `len` bytes of `pattern`, returns its path.
+    fn file(&self, name: &str, len: usize) -> PathBuf {
+        let path = self.path.join(name);
+        write_pattern(&path, len, 0);
+        path
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+const INDEX: &[u8] = b"<!DOCTYPE html><title>hardening</title><p>hello</p>\n";
+
+/// The byte at `offset` of pattern `seed`: never zero, and different at every offset within
+/// a 251-byte cycle that shifts each 64 KiB, so a shifted, zero-padded or foreign byte shows.
+fn pattern(offset: usize, seed: usize) -> u8 {
+    ((offset + offset / 65_536 + seed * 97) % 251) as u8 + 1
+}
+
+fn write_pattern(path: &Path, len: usize, seed: usize) {
+    let mut file = fs::File::create(path).expect("create file");
+    let mut chunk = vec![0u8; MIB];
+    let mut written = 0;
+    while written < len {
+        let n = (len - written).min(MIB);
+        for (i, b) in chunk[..n].iter_mut().enumerate() {
+            *b = pattern(written + i, seed);
+        }
+        file.write_all(&chunk[..n]).expect("write file");
+        written += n;
+    }
+}
+
+/// The first offset where `bytes` (starting at body offset `start`) differs from the pattern.
+fn pattern_mismatch(bytes: &[u8], start: usize, seed: usize) -> Option<usize> {
+    bytes.iter().enumerate().find(|(i, b)| **b != pattern(start + i, seed)).map(|(i, _)| start + i)
+}
+
+// ---------------------------------------------------------------------------------------
+// The server process
+// ---------------------------------------------------------------------------------------
+
+/// The real binary on 127.0.0.1 and a free port; killed by PID on drop.
+struct ServerProcess {
+    child: Child,
+    pid: u32,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl ServerProcess {
+    fn start(root: &Root, args: &[&str]) -> ServerProcess {
+        let mut command = Command::new(BIN);
+        command.args(["--bind", "127.0.0.1", "--port", "0"]).args(args).arg(&root.path);
+        ServerProcess::spawn(command)
+    }
+
+    /// Started through `sh -c 'ulimit -n LIMIT; exec rawserve ...'` (soft and hard limit).
+    fn start_with_fd_limit(root: &Root, limit: u32, args: &[&str]) -> ServerProcess {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(BIN)
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .arg(&root.path);
+        ServerProcess::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> ServerProcess {
+        command.env("RUST_LOG", "info").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start rawserve");
+        let pid = child.id();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut pipe = child.stderr.take().expect("stderr pipe");
+        let sink = Arc::clone(&stderr);
+        thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("stderr lock").extend_from_slice(&buf[..n]);
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout pipe");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep the pipe open (and drained) for the server's lifetime.
+            let _ = io::copy(&mut reader, &mut io::sink());
+        });
+        let mut server = ServerProcess { child, pid, addr: SocketAddr::from(([127, 0, 0, 1], 0)), stderr };
+        let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+        // `rawserve 0.1.0 serving /abs at http://127.0.0.1:PORT/`
+        let port = line
+            .trim_end()
+            .strip_suffix('/')
+            .and_then(|l| l.rsplit_once(':'))
+            .and_then(|(_, port)| port.parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("no start-up line: {line:?}; stderr: {}", server.log()));
+        assert!(line.starts_with("rawserve 0.1.0 serving /"), "{line:?}");
+        server.addr = SocketAddr::from(([127, 0, 0, 1], port));
+        server
+    }
+
+    fn log(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().expect("stderr lock")).into_owned()
+    }
+
+    /// Lines of the server's own log (not access lines) that contain `needle`.
+    fn log_lines_containing(&self, needle: &str) -> usize {
+        self.log().lines().filter(|l| l.contains(needle) && !l.contains("rawserve::access")).count()
+    }
+
+    /// The count once what the server logged so far has reached the pipe: at `info` it
+    /// batches log lines and writes them at least every 200 ms.
+    fn settled_log_lines(&self, needle: &str) -> usize {
+        thread::sleep(Duration::from_millis(600));
+        self.log_lines_containing(needle)
+    }
+
+    /// Open file descriptors of the server process (sockets, files, epoll, pipes).
+    fn fd_count(&self) -> usize {
+        fs::read_dir(format!("/proc/{}/fd", self.pid)).map(|d| d.count()).unwrap_or(0)
+    }
+
+    /// Waits (bounded) until the fd count is at most `target`; returns the last count.
+    fn wait_fds_at_most(&self, target: usize, bound: Duration) -> usize {
+        let until = Instant::now() + bound;
+        loop {
+            let count = self.fd_count();
+            if count <= target || Instant::now() >= until {
+                return count;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits (bounded) until the fd count is at least `target`.
+    fn wait_fds_at_least(&self, target: usize, bound: Duration) -> usize {
+        let until = Instant::now() + bound;
+        loop {
+            let count = self.fd_count();
+            if count >= target || Instant::now() >= until {
+                return count;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The fd count once the server is idle: after a request, when the event loops are up.
+    fn idle_fd_baseline(&self) -> usize {
+        assert_eq!(get(self.addr, "/").expect("GET /").status, 200);
+        thread::sleep(Duration::from_millis(200));
+        self.fd_count()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid.to_string()).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {}", self.pid);
+    }
+
+    fn wait_exit(&mut self, bound: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + bound;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A tiny HTTP/1.1 client
+// ---------------------------------------------------------------------------------------
+
+struct Response {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    fn content_length(&self) -> Option<usize> {
+        self.header("Content-Length").and_then(|v| v.parse().ok())
+    }
+}
+
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, QUICK)?;
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(READ_TIMEOUT))?;
+    Ok(stream)
+}
+
+fn request(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: hardening-test\r\n\r\n")
+}
+
+/// Reads until the end of the head; returns the head and any body bytes read with it.
+fn read_head(stream: &mut TcpStream) -> io::Result<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
+            return Ok((head, buf[end + 4..].to_vec()));
+        }
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("closed after {} bytes", buf.len())));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > 64 * 1024 {
+            return Err(io::Error::other("head too long"));
+        }
+    }
+}
+
+fn status_of(head: &str) -> u16 {
+    head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// Reads to EOF (the server closes after every response).
+fn read_response(stream: &mut TcpStream) -> io::Result<Response> {
+    let (head, mut body) = read_head(stream)?;
+    stream.read_to_end(&mut body)?;
+    Ok(Response { status: status_of(&head), head, body })
+}
+
+fn get(addr: SocketAddr, path: &str) -> io::Result<Response> {
+    let mut stream = connect(addr)?;
+    stream.write_all(request(path).as_bytes())?;
+    read_response(&mut stream)
+}
+
+/// GET that must answer 200 within `QUICK`.
+fn assert_quick_ok(addr: SocketAddr, path: &str) -> Duration {
+    let started = Instant::now();
+    let response = get(addr, path).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let elapsed = started.elapsed();
+    assert_eq!(response.status, 200, "GET {path}: {}", response.head);
+    assert!(elapsed < QUICK, "GET {path} took {elapsed:?}");
+    elapsed
+}
+
+/// Retries GET (bounded) until it answers 200: the server may still be shedding load.
+fn eventually_ok(addr: SocketAddr, path: &str, bound: Duration) -> Response {
+    let until = Instant::now() + bound;
+    loop {
+        match get(addr, path) {
+            Ok(response) if response.status == 200 => return response,
+            other if Instant::now() >= until => {
+                panic!("GET {path} never answered 200: {:?}", other.map(|r| r.head))
+            }
+            _ => thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Slow clients
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn slow_clients_are_closed_by_deadlines_while_others_are_served() {
+    const SLOW_HEADERS: usize = 100;
+    const STALLED: usize = 20;
+    let root = Root::new("slow");
+    root.file("big.bin", 20 * MIB);
+    let server = ServerProcess::start(&root, &["--head-timeout", "2", "--write-timeout", "2"]);
+    let baseline = server.idle_fd_baseline();
+
+    // 100 clients that send a request head one byte at a time (every 200 ms).
+    let mut slow = Vec::new();
+    for _ in 0..SLOW_HEADERS {
+        let mut stream = connect(server.addr).expect("connect slow client");
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: 127").expect("first bytes");
+        slow.push(stream);
+    }
+    let dripping: Vec<TcpStream> = slow.iter().map(|s| s.try_clone().expect("clone")).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_drip = Arc::clone(&stop);
+    let drip = thread::spawn(move || {
+        let mut dripping = dripping;
+        let started = Instant::now();
+        while !stop_drip.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(4) {
+            // A write to a closed connection fails; that client is done.
+            dripping.retain_mut(|s| s.write_all(b".").is_ok());
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+
+    // 20 clients that ask for a 20 MiB file and never read it.
+    let mut stalled = Vec::new();
+    for _ in 0..STALLED {
+        let mut stream = connect(server.addr).expect("connect downloader");
+        stream.write_all(request("/big.bin").as_bytes()).expect("request");
+        stalled.push(stream);
+    }
+    assert!(
+        server.wait_fds_at_least(baseline + SLOW_HEADERS + 2 * STALLED, QUICK) >= baseline + SLOW_HEADERS + STALLED,
+        "the slow clients were not all accepted"
+    );
+
+    // Meanwhile, normal requests answer at once.
+    for _ in 0..10 {
+        assert_quick_ok(server.addr, "/");
+    }
+
+    // Every slow-header client gets 408 (or is closed) once its head deadline passes.
+    let mut timed_out = 0;
+    for stream in &mut slow {
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply); // a reset after the 408 is fine
+        if reply.starts_with(b"HTTP/1.1 408 ") {
+            timed_out += 1;
+        } else {
+            assert!(reply.is_empty(), "unexpected reply: {:?}", String::from_utf8_lossy(&reply));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    drip.join().expect("drip thread");
+    assert!(timed_out > SLOW_HEADERS / 2, "only {timed_out} of {SLOW_HEADERS} slow clients got 408");
+
+    // Every stalled download is cut off by the write timeout: the server's fds return to
+    // what they were before the slow clients came.
+    let after = server.wait_fds_at_most(baseline, Duration::from_secs(15));
+    assert!(after <= baseline, "server fds {after}, baseline {baseline}: slow clients still held");
+    for mut stream in stalled {
+        let (head, mut body) = read_head(&mut stream).expect("stalled download's head");
+        assert_eq!(status_of(&head), 200, "{head}");
+        let _ = stream.read_to_end(&mut body); // ends with EOF: the server closed it
+        assert!(body.len() < 20 * MIB, "a stalled download was not cut off");
+        assert_eq!(pattern_mismatch(&body, 0, 0), None, "corrupt bytes in a cut-off download");
+    }
+    assert_eq!(server.settled_log_lines("no write progress"), STALLED, "{}", server.log());
+    assert_quick_ok(server.addr, "/");
+}
+
+// ---------------------------------------------------------------------------------------
+// Overload
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn over_the_connection_cap_clients_get_503_then_service_resumes() {
+    const CAP: usize = 20;
+    let root = Root::new("overload");
+    let server = ServerProcess::start(&root, &["--max-connections", "20", "--head-timeout", "30"]);
+    let baseline = server.idle_fd_baseline();
+
+    let held: Vec<TcpStream> = (0..CAP).map(|_| connect(server.addr).expect("connect")).collect();
+    let count = server.wait_fds_at_least(baseline + CAP, QUICK);
+    assert!(count >= baseline + CAP, "only {count} fds: the idle connections were not all accepted");
+
+    for _ in 0..5 {
+        let started = Instant::now();
+        let response = get(server.addr, "/").expect("over the cap");
+        assert_eq!(response.status, 503, "{}", response.head);
+        assert_eq!(response.header("Retry-After"), Some("1"), "{}", response.head);
+        assert_eq!(response.header("Connection"), Some("close"));
+        assert_eq!(response.content_length(), Some(response.body.len()));
+        assert!(started.elapsed() < QUICK, "503 took {:?}", started.elapsed());
+    }
+    assert_eq!(server.settled_log_lines("connections in flight, the cap"), 1, "once per burst: {}", server.log());
+
+    drop(held);
+    eventually_ok(server.addr, "/", QUICK);
+    for _ in 0..5 {
+        assert_quick_ok(server.addr, "/");
+    }
+    assert!(server.wait_fds_at_most(baseline, QUICK) <= baseline, "fds did not return to the baseline");
+}
+
+// ---------------------------------------------------------------------------------------
+// File descriptors run out
+// ---------------------------------------------------------------------------------------
+
+/// What became of one connection of a burst.
+#[derive(Debug, Default)]
+struct Outcomes {
+    ok: usize,
+    unavailable: usize,
+    closed: usize,
+}
+
+/// Opens `n` connections that each ask for `path` and stop reading; then reads each one's
+/// head (bounded). Every connection must get a response or a clean close.
+fn burst(addr: SocketAddr, n: usize, path: &str) -> Outcomes {
+    let mut streams = Vec::new();
+    let mut outcomes = Outcomes::default();
+    for _ in 0..n {
+        match connect(addr) {
+            Ok(mut stream) => {
+                // A write may fail if the server already answered 503 and closed.
+                let _ = stream.write_all(request(path).as_bytes());
+                streams.push(stream);
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => outcomes.closed += 1,
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+    thread::sleep(Duration::from_millis(300));
+    for mut stream in streams {
+        match read_head(&mut stream) {
+            Ok((head, _)) => match status_of(&head) {
+                200 => outcomes.ok += 1,
+                503 => {
+                    assert!(head.contains("\r\nRetry-After: "), "{head}");
+                    outcomes.unavailable += 1;
+                }
+                other => panic!("unexpected status {other}: {head}"),
+            },
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+                panic!("a connection hung: no answer in {READ_TIMEOUT:?}")
+            }
+            // Closed without an answer (EOF or reset): a clean refusal.
+            Err(_) => outcomes.closed += 1,
+        }
+        // Dropping it with the body unread resets the download: the server frees its fds.
+    }
+    outcomes
+}
+
+#[test]
+fn out_of_file_descriptors_the_server_sheds_load_and_recovers() {
+    let root = Root::new("fds");
+    root.file("big.bin", 20 * MIB);
+    let server = ServerProcess::start_with_fd_limit(
+        &root,
+        64,
+        &["--head-timeout", "5", "--write-timeout", "5", "--threads", "2"],
+    );
+    let limits = fs::read_to_string(format!("/proc/{}/limits", server.pid)).expect("limits");
+    assert!(
+        limits.lines().any(|l| l.starts_with("Max open files") && l.split_whitespace().nth(3) == Some("64")),
+        "{limits}"
+    );
+    let baseline = server.idle_fd_baseline();
+    let mut logged = 0;
+    for round in 0..2 {
+        let outcomes = burst(server.addr, 100, "/big.bin");
+        assert_eq!(outcomes.ok + outcomes.unavailable + outcomes.closed, 100, "{outcomes:?}");
+        assert!(outcomes.ok > 0 && outcomes.ok < 64, "round {round}: {outcomes:?}");
+        assert!(outcomes.unavailable + outcomes.closed > 0, "round {round}: nothing was shed: {outcomes:?}");
+        let after = server.wait_fds_at_most(baseline, Duration::from_secs(10));
+        assert!(after <= baseline, "round {round}: {after} fds, baseline {baseline}");
+        eventually_ok(server.addr, "/", QUICK);
+        assert_quick_ok(server.addr, "/");
+        // Shedding is logged once per burst (once for the cap, once for EMFILE at most),
+        // not once per refused connection.
+        let now_logged = server.settled_log_lines("out of file descriptors")
+            + server.log_lines_containing("connections in flight, the cap");
+        assert!((1..=2).contains(&(now_logged - logged)), "round {round}: {}", server.log());
+        logged = now_logged;
+    }
+}
+
+/// Asks for `path` on a new connection and reads the answer's head (bounded).
+fn ask(addr: SocketAddr, path: &str) -> (TcpStream, u16) {
+    let mut stream = connect(addr).expect("connect");
+    let _ = stream.write_all(request(path).as_bytes());
+    match read_head(&mut stream) {
+        Ok((head, _)) => (stream, status_of(&head)),
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            panic!("no answer in {READ_TIMEOUT:?}: the server hung")
+        }
+        Err(_) => (stream, 0), // closed without an answer
+    }
+}
+
+#[test]
+fn running_out_of_fds_is_logged_once_per_burst_even_as_clients_come_and_go() {
+    // 32 event loops hold 32 epoll fds, more than the 32-fd reserve the start-up clamp keeps
+    // ((64 - 32) / 2 = 16 connections in flight): fds run out before the cap is reached, so
+    // accept() itself fails with EMFILE, as it would if anything else used the reserve.
+    const LIMIT: usize = 64;
+    let root = Root::new("emfile");
+    root.file("big.bin", 20 * MIB);
+    let args = ["--threads", "32", "--head-timeout", "30", "--write-timeout", "30"];
+    let server = ServerProcess::start_with_fd_limit(&root, LIMIT as u32, &args);
+    let baseline = server.idle_fd_baseline();
+    assert!(baseline > 32, "{baseline} fds: the test needs the event loops to eat the reserve");
+    // Each held download costs a socket and a file: make the free fds even, so that the last
+    // one is taken by a download and the next connection meets EMFILE in accept() (an odd
+    // last fd would be met by open() instead, which answers 503 without logging).
+    let _parity = ((LIMIT - baseline) % 2 == 1).then(|| connect(server.addr).expect("idle connection"));
+
+    let mut held = std::collections::VecDeque::new();
+    let mut statuses = Vec::new();
+    while held.len() < 16 {
+        let (stream, status) = ask(server.addr, "/big.bin");
+        statuses.push(status);
+        match status {
+            200 => held.push_back(stream),
+            _ => break,
+        }
+    }
+    assert_eq!(statuses.last(), Some(&503), "fds never ran out: {statuses:?}");
+    assert!(held.len() < 16, "the cap was reached before the fds ran out");
+
+    // The overload goes on for a second or two: now and then a download ends, and two new
+    // clients arrive, the first taking the freed fds, the second meeting EMFILE again.
+    for _ in 0..10 {
+        drop(held.pop_front());
+        server.wait_fds_at_most(LIMIT - 2, QUICK);
+        for _ in 0..2 {
+            let (stream, status) = ask(server.addr, "/big.bin");
+            assert!(status == 200 || status == 503 || status == 0, "status {status}");
+            statuses.push(status);
+            if status == 200 {
+                held.push_back(stream);
+            }
+        }
+    }
+    assert!(statuses.iter().filter(|s| **s == 503).count() >= 10, "{statuses:?}");
+    drop(held);
+    eventually_ok(server.addr, "/", QUICK);
+    assert_quick_ok(server.addr, "/");
+    let logged = server.settled_log_lines("out of file descriptors");
+    assert_eq!(logged, 1, "EMFILE logged {logged} times in one burst, not once: {}", server.log());
+}
+
+// ---------------------------------------------------------------------------------------
+// A panic while serving
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_panic_in_a_handler_answers_500_and_the_server_lives_on() {
+    let root = Root::new("panic");
+    let config = rawserve::Config { root: root.path.clone(), port: 0, threads: 2, ..Default::default() };
+    let server = rawserve::Server::bind(config).expect("bind");
+    let addr = server.local_addr().expect("local addr");
+    let handle = server.shutdown_handle();
+    let running = thread::spawn(move || server.run());
+
+    let response = get(addr, "/__panic").expect("GET /__panic");
+    assert_eq!(response.status, 500, "{}", response.head);
+    assert_eq!(response.content_length(), Some(response.body.len()));
+    let page = get(addr, "/").expect("GET / after the panic");
+    assert_eq!((page.status, page.body.as_slice()), (200, INDEX));
+
+    // Many at once, mixed with normal requests: every one is answered.
+    let workers: Vec<_> = (0..16)
+        .map(|i| thread::spawn(move || get(addr, if i % 2 == 0 { "/__panic" } else { "/" }).map(|r| r.status)))
+        .collect();
+    for (i, worker) in workers.into_iter().enumerate() {
+        let status = worker.join().expect("client thread").expect("answer");
+        assert_eq!(status, if i % 2 == 0 { 500 } else { 200 });
+    }
+    assert!(!running.is_finished(), "the server stopped after panics");
+    assert_quick_ok(addr, "/");
+
+    handle.shutdown();
+    let until = Instant::now() + Duration::from_secs(12);
+    while !running.is_finished() && Instant::now() < until {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(running.is_finished(), "shutdown did not stop the server");
+    running.join().expect("server thread").expect("run");
+}
+
+// ---------------------------------------------------------------------------------------
+// Graceful shutdown
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn sigterm_lets_downloads_in_flight_finish_and_refuses_new_connections() {
+    const SIZE: usize = 20 * MIB;
+    let root = Root::new("drain");
+    root.file("big.bin", SIZE);
+    let mut server = ServerProcess::start(&root, &["--drain-timeout", "10", "--write-timeout", "10"]);
+    let addr = server.addr;
+
+    // Four downloads that read a little and then wait for the signal.
+    let (started_tx, started_rx) = mpsc::channel();
+    let go = Arc::new(AtomicBool::new(false));
+    let downloads: Vec<_> = (0..4)
+        .map(|_| {
+            let started_tx = started_tx.clone();
+            let go = Arc::clone(&go);
+            thread::spawn(move || -> io::Result<(usize, Option<usize>, Option<usize>)> {
+                let mut stream = connect(addr)?;
+                stream.write_all(request("/big.bin").as_bytes())?;
+                let (head, mut body) = read_head(&mut stream)?;
+                let mut chunk = vec![0u8; 64 * 1024];
+                while body.len() < 256 * 1024 {
+                    let n = stream.read(&mut chunk)?;
+                    if n == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&chunk[..n]);
+                }
+                let _ = started_tx.send(body.len());
+                let until = Instant::now() + Duration::from_secs(10);
+                while !go.load(Ordering::Relaxed) && Instant::now() < until {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                stream.read_to_end(&mut body)?;
+                let length = Response { status: status_of(&head), head, body: Vec::new() }.content_length();
+                Ok((body.len(), length, pattern_mismatch(&body, 0, 0)))
+            })
+        })
+        .collect();
+    for _ in 0..4 {
+        let received = started_rx.recv_timeout(Duration::from_secs(10)).expect("a download started");
+        assert!(received < SIZE, "a download finished before the signal");
+    }
+
+    server.signal("TERM");
+    // New connections are refused (the listener is shut), within a short bound.
+    let until = Instant::now() + QUICK;
+    let refused = loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => break true,
+            _ if Instant::now() >= until => break false,
+            _ => thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    assert!(refused, "new connections still accepted after SIGTERM");
+
+    go.store(true, Ordering::Relaxed);
+    for download in downloads {
+        let (received, length, mismatch) = download.join().expect("download thread").expect("download");
+        assert_eq!(length, Some(SIZE));
+        assert_eq!(received, SIZE, "a download in flight was cut short by the shutdown");
+        assert_eq!(mismatch, None, "a download's bytes are corrupt");
+    }
+    let status = server.wait_exit(Duration::from_secs(12)).expect("no exit within the drain timeout");
+    assert!(status.success(), "exit status {status:?}; stderr: {}", server.log());
+}
+
+// ---------------------------------------------------------------------------------------
+// Files that change while they are sent
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_file_truncated_while_sent_is_cut_short_never_padded() {
+    const SIZE: usize = 20 * MIB;
+    const TRUNCATED: usize = MIB;
+    let root = Root::new("truncate");
+    let path = root.file("big.bin", SIZE);
+    let server = ServerProcess::start(&root, &["--write-timeout", "10"]);
+
+    let mut stream = connect(server.addr).expect("connect");
+    stream.write_all(request("/big.bin").as_bytes()).expect("request");
+    let (head, mut body) = read_head(&mut stream).expect("head");
+    assert_eq!(status_of(&head), 200, "{head}");
+    let length = Response { status: 200, head: head.clone(), body: Vec::new() }.content_length();
+    assert_eq!(length, Some(SIZE));
+    let mut chunk = vec![0u8; 64 * 1024];
+    while body.len() < TRUNCATED {
+        let n = stream.read(&mut chunk).expect("read");
+        assert!(n > 0, "closed early");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    // Let the server fill the socket buffers and block, then cut the file.
+    thread::sleep(Duration::from_millis(300));
+    fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(TRUNCATED as u64).expect("truncate");
+
+    let started = Instant::now();
+    let _ = stream.read_to_end(&mut body); // EOF or a reset: either way the end
+    assert!(started.elapsed() < READ_TIMEOUT, "the truncated response did not end");
+    // Fewer bytes than the Content-Length it announced (never more), all of them the file's.
+    assert!(body.len() < SIZE, "received {} bytes: all of the old length?", body.len());
+    assert_eq!(pattern_mismatch(&body, 0, 0), None, "padding or garbage in a truncated response");
+    let logged = Instant::now() + QUICK;
+    while server.log_lines_containing("changed size") == 0 && Instant::now() < logged {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.log_lines_containing("changed size"), 1, "{}", server.log());
+
+    // The file as it is now is served whole and correctly.
+    let now = eventually_ok(server.addr, "/big.bin", QUICK);
+    assert_eq!(now.content_length(), Some(TRUNCATED));
+    assert_eq!(now.body.len(), TRUNCATED);
+    assert_eq!(pattern_mismatch(&now.body, 0, 0), None);
+    assert_quick_ok(server.addr, "/");
+}
+
+#[test]
+fn a_file_replaced_while_sent_is_sent_whole_from_the_old_version() {
+    const SIZE: usize = 20 * MIB;
+    let root = Root::new("replace");
+    let path = root.file("big.bin", SIZE);
+    let server = ServerProcess::start(&root, &["--write-timeout", "10"]);
+
+    let mut stream = connect(server.addr).expect("connect");
+    stream.write_all(request("/big.bin").as_bytes()).expect("request");
+    let (head, mut body) = read_head(&mut stream).expect("head");
+    assert_eq!(status_of(&head), 200, "{head}");
+    let mut chunk = vec![0u8; 64 * 1024];
+    while body.len() < MIB {
+        let n = stream.read(&mut chunk).expect("read");
+        assert!(n > 0, "closed early");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    // Replace it the way editors and deploy tools do: write a new file, rename it over.
+    let new = root.path.join("big.bin.new");
+    write_pattern(&new, 2 * MIB, 1);
+    fs::rename(&new, &path).expect("rename over");
+
+    stream.read_to_end(&mut body).expect("read the rest");
+    assert_eq!(body.len(), SIZE, "the response lost or gained bytes");
+    assert_eq!(pattern_mismatch(&body, 0, 0), None, "old and new versions mixed");
+    let now = get(server.addr, "/big.bin").expect("GET the new version");
+    assert_eq!(now.body.len(), 2 * MIB);
+    assert_eq!(pattern_mismatch(&now.body, 0, 1), None);
+}
