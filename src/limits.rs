@@ -69,7 +69,7 @@ pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// Overload and fd exhaustion are logged once per burst; a burst ends after this long
 /// without a failure (not at the next success, which would log once per failure while
 /// clients come and go).
-pub const BURST_QUIET: Duration = Duration::from_millis(250);
+pub const BURST_QUIET: Duration = Duration::from_secs(1);
 
 /// How often an event loop looks for expired deadlines while it has parked connections.
 pub const TIMER_TICK: Duration = Duration::from_millis(100);

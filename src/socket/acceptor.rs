@@ -93,7 +93,7 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
 }
 
 /// Failures of one kind (over the cap, out of fds) are logged once per burst: at the first,
-/// and when the burst is over — after `BURST_QUIET` (250 ms) without one, so clients that come and
+/// and when the burst is over — after `BURST_QUIET` (1 s) without one, so clients that come and
 /// go during an overload do not turn "once per burst" into "once per failure".
 #[derive(Default)]
 pub struct Burst {

@@ -337,8 +337,7 @@ impl Outgoing {
         let mut progressed = false;
         loop {
             if self.pos < self.buf.len() {
-                let more = self.region.is_some() || !self.pieces.as_slice().is_empty();
-                match send_bytes(stream, &self.buf[self.pos..], more) {
+                match send_bytes(stream, &self.buf[self.pos..]) {
                     Ok(n) => {
                         self.pos += n;
                         self.sent += n as u64;
@@ -385,10 +384,12 @@ fn small_first_piece_len(body: &Body) -> usize {
     }
 }
 
-/// `send` with `MSG_NOSIGNAL` (a closed peer is an error, not SIGPIPE) and `MSG_MORE` when a
-/// file region follows, so the head and the file's first bytes share a segment.
-fn send_bytes(stream: &TcpStream, bytes: &[u8], more: bool) -> io::Result<usize> {
-    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
+/// `send` with `MSG_NOSIGNAL` (a closed peer is an error, not SIGPIPE) and always `MSG_MORE`:
+/// what follows bytes is either a file region (the head and the file's first bytes then share
+/// a segment) or, at the end, `close()`/`shutdown()`, whose FIN pushes the corked tail out and
+/// rides on the last data segment: one segment fewer per connection.
+fn send_bytes(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | libc::MSG_MORE;
     // SAFETY: the pointer and length describe a live slice.
     let n = unsafe { libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), flags) };
     if n < 0 {
