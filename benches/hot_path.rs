@@ -43,7 +43,6 @@ use rawserve::files::listing::render_listing;
 use rawserve::files::resolve::{resolve_path, Resolved};
 use rawserve::files::site::Site;
 use rawserve::http::conditional::file_etag;
-use rawserve::http::date;
 use rawserve::http::exchange::{answer_head, respond_to_bytes};
 use rawserve::http::head::{scan_head, HeadScan};
 use rawserve::http::request::{empty_field_slots, parse_request};
@@ -348,7 +347,7 @@ fn bench_in_memory(c: &mut Criterion, site: &Site) {
         })
     });
     group.bench_function("file_etag", |b| b.iter(|| file_etag(black_box(1024), black_box(modified))));
-    group.bench_function("date_format_string", |b| b.iter(|| date::format(black_box(modified))));
+    group.bench_function("date_format_string", |b| b.iter(|| httpdate::fmt_http_date(black_box(modified))));
     group.bench_function("build+write", |b| {
         b.iter(|| {
             let response = typical_response(black_box(1024), black_box(modified), &site.cache_control);

@@ -6,9 +6,8 @@ use std::fs;
 use std::time::SystemTime;
 
 use crate::files::site::Site;
+use crate::files::url_path::{encode_path, encode_segment, UrlPath};
 use crate::files::FileError;
-use crate::http::date;
-use crate::http::target::{encode_path, encode_segment, UrlPath};
 
 struct Entry {
     name: String,
@@ -71,7 +70,7 @@ fn render(title: &str, has_parent: bool, entries: &[Entry]) -> String {
     for entry in entries {
         let slash = if entry.is_dir { "/" } else { "" };
         let size = entry.size.map(|s| s.to_string()).unwrap_or_else(|| "-".to_string());
-        let modified = entry.modified.map(date::format).unwrap_or_default();
+        let modified = entry.modified.map(httpdate::fmt_http_date).unwrap_or_default();
         // `./` keeps a name such as `a:b` from reading as a URL scheme.
         let _ = writeln!(
             page,

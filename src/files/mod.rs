@@ -6,6 +6,7 @@ pub mod media_type;
 pub mod precompressed;
 pub mod resolve;
 pub mod site;
+pub mod url_path;
 
 use std::fmt;
 use std::io;

@@ -16,8 +16,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::files::site::Site;
+use crate::files::url_path::UrlPath;
 use crate::files::FileError;
-use crate::http::target::UrlPath;
 
 /// What a URL path names inside the root.
 #[derive(Debug)]

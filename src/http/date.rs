@@ -35,11 +35,6 @@ pub fn append_now(out: &mut Vec<u8>) {
     });
 }
 
-/// Formats a file time as an IMF-fixdate (for `Last-Modified` and listings).
-pub fn format(time: SystemTime) -> String {
-    httpdate::fmt_http_date(time)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,11 +49,5 @@ mod tests {
         let parsed = httpdate::parse_http_date(&text).expect("parses");
         let skew = SystemTime::now().duration_since(parsed).expect("not in the future");
         assert!(skew.as_secs() < 5);
-    }
-
-    #[test]
-    fn format_matches_rfc_example() {
-        let t = UNIX_EPOCH + std::time::Duration::from_secs(784_111_777);
-        assert_eq!(format(t), "Sun, 06 Nov 1994 08:49:37 GMT");
     }
 }

@@ -3,32 +3,9 @@
 
 use std::borrow::Cow;
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, PercentEncode, NON_ALPHANUMERIC};
-
+pub use crate::files::url_path::{encode_path, encode_segment, UrlPath};
 use crate::http::request::valid_authority;
 use crate::http::RequestError;
-
-/// A checked, decoded URL path: no empty, `.` or `..` segments; no segment holds `/`, `\` or
-/// NUL. `relative` joins the segments with `/` and has no leading slash (`""` is the root).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UrlPath<'a> {
-    pub relative: Cow<'a, str>,
-    /// The raw path ended with `/` (or was the root): a request for a folder.
-    pub trailing_slash: bool,
-    /// The raw query, without `?`, kept for redirects; never used to find a file.
-    pub query: Option<&'a str>,
-}
-
-impl UrlPath<'_> {
-    pub fn segments(&self) -> impl Iterator<Item = &str> {
-        self.relative.split('/').filter(|s| !s.is_empty())
-    }
-
-    /// True when any segment names a dotfile or dot-folder (`.git`, `.env`).
-    pub fn has_hidden_segment(&self) -> bool {
-        self.segments().any(|s| s.starts_with('.'))
-    }
-}
 
 /// Splits the target into path and query and decodes the path.
 pub fn parse_target(target: &str) -> Result<UrlPath<'_>, RequestError> {
@@ -136,29 +113,6 @@ pub fn percent_decode(segment: &str) -> Result<Cow<'_, str>, RequestError> {
     String::from_utf8(out)
         .map(Cow::Owned)
         .map_err(|_| RequestError::Malformed("path is not UTF-8 after percent-decoding"))
-}
-
-/// Every byte but RFC 3986 unreserved ones is escaped: the result is safe in a `Location`
-/// field, in an HTML attribute, and as a relative reference (`a:b` cannot read as a scheme).
-const SEGMENT_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-/// Percent-encodes one decoded path segment (the inverse of `percent_decode`).
-pub fn encode_segment(segment: &str) -> PercentEncode<'_> {
-    utf8_percent_encode(segment, SEGMENT_ESCAPES)
-}
-
-/// `/` + the encoded segments of `relative`: an absolute path on this host that can never
-/// start with `//` or hold a `\` (no open redirect, CVE-2021-28861).
-pub fn encode_path(relative: &str) -> String {
-    let mut out = String::with_capacity(relative.len() + 1);
-    for segment in relative.split('/').filter(|s| !s.is_empty()) {
-        out.push('/');
-        out.extend(encode_segment(segment));
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
 }
 
 #[cfg(test)]
