@@ -116,16 +116,9 @@ fn startup_line_names_the_canonical_root_and_the_real_port() {
     std::fs::write(sandbox.path().join("real/site/index.html"), "<p>canonical</p>").expect("write");
     std::os::unix::fs::symlink(sandbox.path().join("real"), sandbox.path().join("link")).expect("symlink");
     // A relative root through a symlink, with `.` and `..` in it.
-    let mut child = Command::new(BIN)
-        .args(["--bind", "127.0.0.1", "--port", "0", "link/./site/../site"])
-        .current_dir(sandbox.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let line = first_stdout_line(&mut child);
-    let result = std::panic::catch_unwind(|| {
+    let mut command = Command::new(BIN);
+    command.args(["--bind", "127.0.0.1", "--port", "0", "link/./site/../site"]).current_dir(sandbox.path());
+    with_started_server(command, |line| {
         let line = line.expect("start-up line");
         let port = parse_startup_port(&line, "127.0.0.1").unwrap_or_else(|| panic!("start-up line {line:?}"));
         let canonical = sandbox.path().join("real/site").canonicalize().expect("canonical");
@@ -136,11 +129,6 @@ fn startup_line_names_the_canonical_root_and_the_real_port() {
         response.assert_status("HTTP/1.1 200 OK");
         assert_eq!(response.body, b"<p>canonical</p>");
     });
-    let _ = child.kill();
-    let _ = child.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
 }
 
 #[test]
@@ -151,16 +139,9 @@ fn ipv6_loopback_is_served() {
     }
     let sandbox = Sandbox::new();
     std::fs::write(sandbox.path().join("six.txt"), "over ipv6\n").expect("write");
-    let mut child = Command::new(BIN)
-        .args(["--bind", "::1", "--port", "0"])
-        .arg(sandbox.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let line = first_stdout_line(&mut child);
-    let result = std::panic::catch_unwind(|| {
+    let mut command = Command::new(BIN);
+    command.args(["--bind", "::1", "--port", "0"]).arg(sandbox.path());
+    with_started_server(command, |line| {
         let line = line.expect("start-up line");
         let port = parse_startup_port(&line, "[::1]").unwrap_or_else(|| panic!("start-up line {line:?}"));
         assert!(line.ends_with(&format!(" at http://[::1]:{port}/")), "{line}");
@@ -170,6 +151,14 @@ fn ipv6_loopback_is_served() {
         response.assert_status("HTTP/1.1 200 OK");
         assert_eq!(response.body, b"over ipv6\n");
     });
+}
+
+/// Starts `command` (stdout piped), hands its start-up line to `check`, and kills it by PID
+/// whatever `check` does, re-raising its panic afterwards.
+fn with_started_server(mut command: Command, check: impl FnOnce(Option<String>) + std::panic::UnwindSafe) {
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+    let line = first_stdout_line(&mut child);
+    let result = std::panic::catch_unwind(|| check(line));
     let _ = child.kill();
     let _ = child.wait();
     if let Err(panic) = result {
