@@ -155,7 +155,7 @@ fn ipv6_loopback_is_served() {
 
 /// Starts `command` (stdout piped), hands its start-up line to `check`, and kills it by PID
 /// whatever `check` does, re-raising its panic afterwards.
-fn with_started_server(mut command: Command, check: impl FnOnce(Option<String>) + std::panic::UnwindSafe) {
+fn with_started_server(mut command: Command, check: impl FnOnce(Result<String, String>) + std::panic::UnwindSafe) {
     let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
     let line = first_stdout_line(&mut child);
     let result = std::panic::catch_unwind(|| check(line));
