@@ -733,3 +733,13 @@ fn dates_on_a_variant_are_the_variants_own() {
     assert_eq!(response.expect_header("Content-Encoding"), "gzip");
     assert_eq!(response.expect_header("Last-Modified"), format_imf_fixdate(T + 3600));
 }
+
+#[test]
+fn an_if_match_that_is_not_utf8_still_fails() {
+    let server = TestServer::start();
+    put(&server, "a.txt", b"alpha");
+    let mut request = b"GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Match: \"".to_vec();
+    request.extend_from_slice(b"\xff\"\r\n\r\n");
+    let response = server.request(request);
+    response.assert_status("HTTP/1.1 412 Precondition Failed");
+}

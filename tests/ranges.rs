@@ -586,3 +586,12 @@ fn ranges_on_a_compressed_variant_address_its_own_bytes() {
     assert_partial(&response, &plain, 300, 499, js, "plain 300-");
     assert_eq!(response.header("Content-Encoding"), None);
 }
+
+#[test]
+fn a_repeated_range_field_is_ignored() {
+    let server = TestServer::start();
+    put(&server, "r.txt", b"0123456789");
+    let response = server.send("GET", "/r.txt", &[("Range", "bytes=0-1"), ("Range", "bytes=2-3")]);
+    response.assert_status("HTTP/1.1 200 OK");
+    assert_eq!(response.body, b"0123456789");
+}

@@ -330,3 +330,24 @@ fn windows_style_aliases_are_other_names() {
         assert!(!response.body_text().contains("inside\n"));
     });
 }
+
+#[test]
+fn symlinks_cannot_publish_dotfiles_or_list_what_is_outside() {
+    let w = walled(&[]);
+    w.server.write(".env", "SECRET=1\n");
+    w.server.write(".git/config", "[core]\n");
+    symlink(".env", w.server.root.join("envlink")).expect("symlink");
+    symlink(".git", w.server.root.join("gitlink")).expect("symlink");
+    check_each(&["/envlink", "/gitlink/config", "/gitlink/"], |target| {
+        let response = w.server.get(target);
+        response.assert_error("HTTP/1.1 404 Not Found");
+        assert!(!response.body_text().contains("SECRET") && !response.body_text().contains("[core]"));
+    });
+    // A listing names only what could be served: links out of the root and to dotfiles are
+    // left out, with their sizes and times.
+    let listing = w.server.get("/").body_text();
+    for hidden in ["link-secret.txt", "link-etc", "envlink", "gitlink"] {
+        assert!(!listing.contains(&format!("\"./{hidden}")), "{hidden} listed: {listing}");
+    }
+    assert!(listing.contains("\"./link-inside.txt\""), "{listing}");
+}

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::time::SystemTime;
 
+use crate::files::resolve::open_beneath;
 use crate::files::site::Site;
 use crate::files::url_path::{encode_path, encode_segment, UrlPath};
 use crate::files::FileError;
@@ -29,8 +30,18 @@ pub fn render_listing(site: &Site, path: &UrlPath<'_>) -> Result<Vec<u8>, FileEr
         if name.starts_with('.') && !site.hidden {
             continue;
         }
-        // Follow symlinks for the kind and size; a dangling one is listed as a file.
-        let metadata = fs::metadata(entry.path()).ok();
+        // A symlink is listed only if it could be served: followed through `open_beneath`, so
+        // a link out of the root (or to a dotfile) is neither listed nor described.
+        let metadata = match entry.file_type() {
+            Ok(kind) if kind.is_symlink() => {
+                let target = if path.relative.is_empty() { name.clone() } else { format!("{}/{name}", path.relative) };
+                match open_beneath(site, &target) {
+                    Ok((_, metadata)) => Some(metadata),
+                    Err(_) => continue,
+                }
+            }
+            _ => entry.metadata().ok(),
+        };
         entries.push(Entry {
             is_dir: metadata.as_ref().is_some_and(fs::Metadata::is_dir),
             size: metadata.as_ref().filter(|m| m.is_file()).map(fs::Metadata::len),

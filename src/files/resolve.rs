@@ -46,12 +46,12 @@ pub fn open_beneath(site: &Site, relative: &str) -> Result<(File, Metadata), Fil
     let file = if OPENAT2_MISSING.load(Ordering::Relaxed) {
         open_checked_fallback(site, relative)?
     } else {
-        match openat2_beneath(site, relative) {
+        // The common case, a path with no symlink in it: one syscall, and the path the URL
+        // named is the file's real path (its dotfile check already done on the URL).
+        match openat2_beneath(site, relative, RESOLVE_NO_SYMLINKS) {
             Ok(file) => file,
-            // EXDEV: the path left the root, or went through an absolute symlink, which
-            // RESOLVE_BENEATH refuses even when it points back inside; the checked fallback
-            // tells the two apart.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM | libc::EXDEV)) => {
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => open_through_symlinks(site, relative)?,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
                 if e.raw_os_error() == Some(libc::ENOSYS) {
                     OPENAT2_MISSING.store(true, Ordering::Relaxed);
                 }
@@ -70,15 +70,39 @@ pub fn open_beneath(site: &Site, relative: &str) -> Result<(File, Metadata), Fil
 
 static OPENAT2_MISSING: AtomicBool = AtomicBool::new(false);
 
+const RESOLVE_NO_SYMLINKS: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS;
+
+/// The path goes through a symlink. Find where it really leads (relative or absolute links
+/// alike), require that inside the root and free of dotfiles (a link must not publish `.env`
+/// or `.git`), then open exactly that real path with symlinks forbidden: if anything was
+/// swapped in between, the open fails instead of following it.
+fn open_through_symlinks(site: &Site, relative: &str) -> Result<File, FileError> {
+    let canonical = site.root.join(relative).canonicalize()?;
+    let inside = real_path_inside(site, &canonical)?;
+    Ok(openat2_beneath(site, inside, RESOLVE_NO_SYMLINKS)?)
+}
+
+/// `canonical` relative to the root, or NotFound when it is outside the root or, unless
+/// `--hidden`, names a dotfile. `strip_prefix` compares whole components, so
+/// `/srv/public-x` is not inside `/srv/public` (CVE-2014-6394 was a string-prefix compare).
+fn real_path_inside<'p>(site: &Site, canonical: &'p std::path::Path) -> Result<&'p str, FileError> {
+    let inside = canonical.strip_prefix(&site.root).map_err(|_| FileError::NotFound)?;
+    let inside = inside.to_str().ok_or(FileError::NotFound)?;
+    if !site.hidden && inside.split('/').any(|segment| segment.starts_with('.')) {
+        return Err(FileError::NotFound);
+    }
+    Ok(inside)
+}
+
 const OPEN_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
 
-fn openat2_beneath(site: &Site, relative: &str) -> io::Result<File> {
+fn openat2_beneath(site: &Site, relative: &str, resolve: u64) -> io::Result<File> {
     let path = CString::new(if relative.is_empty() { "." } else { relative })
         .map_err(|_| io::Error::from_raw_os_error(libc::ENOENT))?;
     // SAFETY: open_how is plain data; zeroed is its documented "no options" value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = OPEN_FLAGS as u64;
-    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
     // SAFETY: the fd, the NUL-terminated path and `how` are valid for the call; the size
     // passed is the struct's own.
     let fd = unsafe {
@@ -97,13 +121,11 @@ fn openat2_beneath(site: &Site, relative: &str) -> io::Result<File> {
     Ok(unsafe { File::from_raw_fd(fd as libc::c_int) })
 }
 
+/// Without openat2 (Linux < 5.6): the same checks on the canonical path, then a plain open,
+/// best-effort against a symlink swapped in between.
 fn open_checked_fallback(site: &Site, relative: &str) -> Result<File, FileError> {
     let canonical = site.root.join(relative).canonicalize()?;
-    // `starts_with` on `Path` compares whole components, so `/srv/public-x` is not inside
-    // `/srv/public` (CVE-2014-6394 was a string-prefix comparison).
-    if !canonical.starts_with(&site.root) {
-        return Err(FileError::NotFound);
-    }
+    real_path_inside(site, &canonical)?;
     Ok(std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK)
@@ -124,6 +146,10 @@ pub(crate) mod tests {
         symlink("/etc", dir.path().join("leak")).expect("symlink");
         symlink("a.txt", dir.path().join("inside")).expect("symlink");
         symlink(dir.path().join("a.txt"), dir.path().join("absolute-inside")).expect("symlink");
+        symlink(".env", dir.path().join("envlink")).expect("symlink");
+        std::fs::create_dir(dir.path().join(".git")).expect("mkdir");
+        std::fs::write(dir.path().join(".git/config"), b"[core]").expect("write");
+        symlink(".git", dir.path().join("gitlink")).expect("symlink");
         let site = Site::open(dir.path(), true, false, String::new()).expect("site");
         (dir, site)
     }
@@ -140,6 +166,8 @@ pub(crate) mod tests {
         assert!(matches!(resolve(&site, "/sub"), Ok(Resolved::Directory)));
         assert!(matches!(resolve(&site, "/inside"), Ok(Resolved::File { .. })));
         assert!(matches!(resolve(&site, "/absolute-inside"), Ok(Resolved::File { .. })));
+        assert!(matches!(resolve(&site, "/envlink"), Err(FileError::NotFound)), "a link must not publish a dotfile");
+        assert!(matches!(resolve(&site, "/gitlink/config"), Err(FileError::NotFound)));
         assert!(matches!(resolve(&site, "/leak/passwd"), Err(FileError::NotFound)));
         assert!(matches!(resolve(&site, "/missing"), Err(FileError::NotFound)));
         assert!(matches!(resolve(&site, "/a.txt/x"), Err(FileError::NotFound)));
@@ -154,6 +182,8 @@ pub(crate) mod tests {
         assert!(open_checked_fallback(&site, "a.txt").is_ok());
         assert!(matches!(open_checked_fallback(&site, "leak/passwd"), Err(FileError::NotFound)));
         assert!(matches!(open_checked_fallback(&site, "nope"), Err(FileError::NotFound)));
+        assert!(matches!(open_checked_fallback(&site, "envlink"), Err(FileError::NotFound)));
+        assert!(open_through_symlinks(&site, "absolute-inside").is_ok());
     }
 
     /// A temporary folder removed on drop; std has none and this is all the tests need.

@@ -53,8 +53,8 @@ pub fn file_response(
     let preconditions = Preconditions {
         if_match: if_match.as_deref(),
         if_none_match: if_none_match.as_deref(),
-        if_modified_since: head.field("if-modified-since"),
-        if_unmodified_since: head.field("if-unmodified-since"),
+        if_modified_since: head.single_field("if-modified-since"),
+        if_unmodified_since: head.single_field("if-unmodified-since"),
     };
     let mut response = match evaluate(&preconditions, &validators, true) {
         Precondition::Failed => return Ok(Response::error(Status::PreconditionFailed)),
@@ -65,7 +65,8 @@ pub fn file_response(
             response
         }
         Precondition::Proceed => {
-            let range = head.field("range").filter(|_| if_range_allows(head.field("if-range"), &validators));
+            let range =
+                head.single_field("range").filter(|_| if_range_allows(head.single_field("if-range"), &validators));
             match range.map(|value| parse_range(value, len)) {
                 Some(RangeRequest::Unsatisfiable) => {
                     let mut response = Response::error(Status::RangeNotSatisfiable);

@@ -84,6 +84,16 @@ impl<'h, 'b> RequestHead<'h, 'b> {
         self.fields.iter().find(|h| h.name.eq_ignore_ascii_case(name)).and_then(|h| std::str::from_utf8(h.value).ok())
     }
 
+    /// A field that may appear once (RFC 9110 §5.3): `None` when absent, not UTF-8, or sent
+    /// more than once — a repeated `Range` is invalid, and ignoring it is always safe.
+    pub fn single_field(&self, name: &str) -> Option<&'b str> {
+        let mut lines = self.field_lines(name);
+        match (lines.next(), lines.next()) {
+            (Some(value), None) => std::str::from_utf8(value).ok(),
+            _ => None,
+        }
+    }
+
     /// A list-valued field (RFC 9110 §5.3): all its lines joined with ", ".
     pub fn field_list(&self, name: &str) -> Option<Cow<'b, str>> {
         join_lines(self.field_lines(name))
@@ -254,16 +264,17 @@ pub fn valid_authority(value: &[u8]) -> bool {
 }
 
 /// `Cow` keeps the common single-line case allocation-free.
+/// Bytes that are not UTF-8 (obs-text, allowed in field values) become U+FFFD, so the field
+/// stays present — an `If-Match: "\xff"` matches nothing and fails, it is not ignored.
 fn join_lines<'b>(mut lines: impl Iterator<Item = &'b [u8]>) -> Option<Cow<'b, str>> {
-    let first = std::str::from_utf8(lines.next()?).ok()?;
+    let first = String::from_utf8_lossy(lines.next()?);
     let mut joined: Option<String> = None;
     for line in lines {
-        let Ok(line) = std::str::from_utf8(line) else { continue };
         let text = joined.get_or_insert_with(|| first.to_string());
         text.push_str(", ");
-        text.push_str(line);
+        text.push_str(&String::from_utf8_lossy(line));
     }
-    Some(joined.map_or(Cow::Borrowed(first), Cow::Owned))
+    Some(joined.map_or(first, Cow::Owned))
 }
 
 fn trim_ows(bytes: &[u8]) -> &[u8] {
@@ -341,6 +352,17 @@ mod tests {
             parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Ok((Method::Get, Version::Http11, true))
         );
+    }
+
+    #[test]
+    fn list_fields_keep_non_utf8_lines_and_single_fields_refuse_repeats() {
+        let raw = b"GET / HTTP/1.1\r\nHost: a\r\nIf-Match: \"\xff\"\r\nIf-Match: \"x\"\r\nRange: bytes=0-1\r\nRange: bytes=2-3\r\nIf-Range: \"x\"\r\n\r\n";
+        let mut slots = empty_field_slots();
+        let head = parse_request(raw, &mut slots).expect("valid");
+        assert_eq!(head.field_list("if-match").as_deref(), Some("\"\u{fffd}\", \"x\""));
+        assert_eq!(head.single_field("range"), None);
+        assert_eq!(head.single_field("if-range"), Some("\"x\""));
+        assert_eq!(head.single_field("if-none-match"), None);
     }
 
     #[test]
