@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
+use std::os::fd::AsRawFd;
 use std::time::SystemTime;
 
 use crate::files::resolve::open_beneath;
@@ -19,9 +20,13 @@ struct Entry {
 
 /// Renders the listing page for the folder at `path` (already resolved inside the root).
 pub fn render_listing(site: &Site, path: &UrlPath<'_>) -> Result<Vec<u8>, FileError> {
-    let folder = site.root.join(path.relative.as_ref());
+    // Read the folder through an fd opened with the same checks as any file, so a folder
+    // swapped for a symlink after the request was resolved cannot list what is outside.
+    let (folder, _) = open_beneath(site, &path.relative)?;
+    let by_fd = std::path::PathBuf::from(format!("/proc/self/fd/{}", folder.as_raw_fd()));
+    let listed = if by_fd.exists() { by_fd } else { site.root.join(path.relative.as_ref()) };
     let mut entries = Vec::new();
-    for entry in fs::read_dir(&folder)? {
+    for entry in fs::read_dir(&listed)? {
         let entry = entry?;
         let Ok(name) = entry.file_name().into_string() else {
             // A name that is not UTF-8 could not be requested either (paths decode as UTF-8).
