@@ -44,10 +44,10 @@ pub fn flush_pending() {
 pub fn init() {
     let mut builder = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
     builder.format_timestamp_millis();
-    let batched = !log::log_enabled!(log::Level::Debug) && {
-        let probe = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
-        !log::Log::enabled(&probe, &log::Metadata::builder().level(log::Level::Debug).target("rawserve").build())
-    };
+    // The filter decides before the logger exists: is anything of ours at debug level?
+    let probe = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
+    let batched =
+        !log::Log::enabled(&probe, &log::Metadata::builder().level(log::Level::Debug).target("rawserve").build());
     if batched {
         builder.target(env_logger::Target::Pipe(Box::new(BatchedStderr)));
         let _ = std::thread::Builder::new().name("rawserve-log".into()).spawn(|| loop {

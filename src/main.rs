@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rawserve::config::{default_threads, DEFAULT_CACHE_CONTROL};
-use rawserve::limits;
 use rawserve::{log_output, Config, Server};
 
 const USAGE: &str = "\
@@ -84,8 +82,7 @@ fn fail(message: &str) -> ExitCode {
 /// Parses the command line; `Ok(None)` when help or the version was printed.
 fn parse_args() -> Result<Option<Config>, String> {
     use lexopt::prelude::*;
-    let mut config =
-        Config { threads: default_threads(), cache_control: DEFAULT_CACHE_CONTROL.into(), ..Config::default() };
+    let mut config = Config::default();
     let mut root: Option<PathBuf> = None;
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next().map_err(|e| format!("{e}; see --help"))? {
@@ -138,7 +135,6 @@ fn parse_args() -> Result<Option<Config>, String> {
         }
     }
     config.root = root.unwrap_or_else(|| PathBuf::from("www"));
-    let _ = limits::MAX_CONNECTIONS;
     Ok(Some(config))
 }
 

@@ -71,8 +71,14 @@ pub fn respond_to_bytes(bytes: &[u8], site: &Site) -> Vec<u8> {
         Ok(HeadScan::Incomplete) => refuse_head(bytes, &RequestError::HeadTimeout),
         Err(error) => refuse_head(bytes, &error),
     };
+    response_bytes(&response)
+}
+
+/// The bytes of a whole response: its head, then its body (file regions read from the file),
+/// or the head alone when it sends no body.
+pub fn response_bytes(response: &Response) -> Vec<u8> {
     let mut out = Vec::new();
-    write_response_head(&mut out, &response);
+    write_response_head(&mut out, response);
     if response.send_body {
         for piece in &response.body.pieces {
             match piece {

@@ -46,8 +46,7 @@ pub fn file_response(
     let content_type = media_type(name);
     let (selected, has_variants) = select_representation(head, site, relative, &content_type, file, metadata);
     log::debug!("opened {relative}{} ({} bytes)", selected.coding.map_or("", |c| c.file_suffix()), selected.len);
-    let etag = selected.etag.clone();
-    let (len, modified, coding) = (selected.len, selected.modified, selected.coding);
+    let Representation { file, len, modified, etag, coding } = selected;
     let validators = Validators { etag: &etag, last_modified: modified };
     let (if_match, if_none_match) = (head.field_list("if-match"), head.field_list("if-none-match"));
     let preconditions = Preconditions {
@@ -62,6 +61,7 @@ pub fn file_response(
             let mut response = Response::new(Status::NotModified, Body::empty());
             response.content_length = len;
             response.send_body = false;
+            response.field("Content-Type", &content_type);
             response
         }
         Precondition::Proceed => {
@@ -73,14 +73,11 @@ pub fn file_response(
                     response.field_fmt("Content-Range", format_args!("bytes */{len}"));
                     return Ok(response);
                 }
-                Some(RangeRequest::Partial(ranges)) => partial(head, selected, &content_type, &ranges),
-                Some(RangeRequest::Full) | None => whole(head, selected)?,
+                Some(RangeRequest::Partial(ranges)) => partial(file, len, &content_type, &ranges),
+                Some(RangeRequest::Full) | None => whole(head, file, len, &content_type)?,
             }
         }
     };
-    if response.status != Status::PartialContent || response.field_value("Content-Type").is_none() {
-        response.field("Content-Type", &content_type);
-    }
     if let Some(coding) = coding {
         response.field("Content-Encoding", coding.token());
     }
@@ -143,34 +140,34 @@ fn describe(file: File, metadata: &Metadata, coding: Option<Coding>) -> Represen
 
 /// 200 with the whole representation: small files read into the head's write, large ones
 /// sent with `sendfile`. HEAD reads nothing.
-fn whole(head: &RequestHead<'_, '_>, selected: Representation) -> Result<Response, FileError> {
-    if head.method == Method::Head {
+fn whole(head: &RequestHead<'_, '_>, file: File, len: u64, content_type: &str) -> Result<Response, FileError> {
+    let mut response = if head.method == Method::Head {
         let mut response = Response::new(Status::Ok, Body::empty());
-        response.content_length = selected.len;
-        return Ok(response);
-    }
-    let body = if selected.len <= SMALL_FILE_BYTES {
-        Body::bytes(read_small_file(selected.file, selected.len)?)
+        response.content_length = len;
+        response
+    } else if len <= SMALL_FILE_BYTES {
+        Response::new(Status::Ok, Body::bytes(read_small_file(file, len)?))
     } else {
-        Body::file_region(selected.file, 0, selected.len)
+        Response::new(Status::Ok, Body::file_region(file, 0, len))
     };
-    Ok(Response::new(Status::Ok, body))
+    response.field("Content-Type", content_type);
+    Ok(response)
 }
 
-/// 206 with one range, or `multipart/byteranges` for several (RFC 9110 §14.6).
-fn partial(head: &RequestHead<'_, '_>, selected: Representation, content_type: &str, ranges: &[ByteRange]) -> Response {
-    let file = Some(selected.file);
-    let mut response = match ranges {
+/// 206 with one range, or `multipart/byteranges` for several (RFC 9110 §14.6). The body is
+/// only file regions and boundaries, so HEAD (whose body `respond` drops) costs no reading.
+fn partial(file: File, len: u64, content_type: &str, ranges: &[ByteRange]) -> Response {
+    let file = Some(file);
+    match ranges {
         [range] => {
-            let mut response = Response::new(Status::PartialContent, Body::default());
-            response.body = Body { pieces: vec![Piece::FileRegion { offset: range.start, len: range.len() }], file };
-            response.content_length = range.len();
-            response.field("Content-Range", &content_range(*range, selected.len));
+            let pieces = vec![Piece::FileRegion { offset: range.start, len: range.len() }];
+            let mut response = Response::new(Status::PartialContent, Body { pieces, file });
+            response.field("Content-Range", &content_range(*range, len)).field("Content-Type", content_type);
             response
         }
         _ => {
             let boundary = new_boundary();
-            let (pieces, total) = multipart_pieces(ranges, selected.len, content_type, &boundary);
+            let (pieces, total) = multipart_pieces(ranges, len, content_type, &boundary);
             let pieces = pieces
                 .into_iter()
                 .map(|piece| match piece {
@@ -179,17 +176,11 @@ fn partial(head: &RequestHead<'_, '_>, selected: Representation, content_type: &
                 })
                 .collect();
             let mut response = Response::new(Status::PartialContent, Body { pieces, file });
-            response.content_length = total;
+            debug_assert_eq!(response.content_length, total);
             response.field("Content-Type", &format!("multipart/byteranges; boundary={boundary}"));
             response
         }
-    };
-    if head.method == Method::Head {
-        let len = response.content_length;
-        response = response.without_body();
-        response.content_length = len;
     }
-    response
 }
 
 /// A boundary unlikely to occur in any file: 24 hex digits from the clock and a counter,

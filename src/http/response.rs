@@ -145,14 +145,6 @@ impl Response {
         self
     }
 
-    /// The value of a field added with `field`, if any.
-    pub fn field_value(&self, name: &str) -> Option<&str> {
-        self.fields.split("\r\n").find_map(|line| {
-            let (n, v) = line.split_once(": ")?;
-            n.eq_ignore_ascii_case(name).then_some(v)
-        })
-    }
-
     /// The short HTML page every error status gets, naming the status (and nothing from the
     /// request, so nothing can be injected into it).
     pub fn error(status: Status) -> Response {

@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use log::{debug, error, info, warn};
 
-use crate::http::response::{write_response_head, Response, Status};
+use crate::http::exchange::response_bytes;
+use crate::http::response::{Response, Status};
 use crate::limits::{ACCEPT_BATCH, BURST_QUIET};
 use crate::server::Shared;
 
@@ -189,14 +190,7 @@ fn refuse_with_spare_fd(shared: &Shared) -> bool {
 fn refuse(mut stream: TcpStream) {
     let mut sink = [0u8; 4096];
     let _ = io::Read::read(&mut stream, &mut sink);
-    let mut out = Vec::with_capacity(512);
-    let response = Response::error(Status::ServiceUnavailable);
-    write_response_head(&mut out, &response);
-    for piece in &response.body.pieces {
-        if let crate::files::body::Piece::Bytes(bytes) = piece {
-            out.extend_from_slice(bytes);
-        }
-    }
+    let out = response_bytes(&Response::error(Status::ServiceUnavailable));
     let _ = io::Write::write(&mut stream, &out);
     let _ = stream.shutdown(Shutdown::Write);
 }
