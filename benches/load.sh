@@ -74,6 +74,8 @@ done
 [[ $LONG =~ ^[01]$ ]] || { echo "load.sh: LONG must be 0 or 1, not '$LONG'" >&2; exit 2; }
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=benches/nginx_conf.sh
+. "$HERE/nginx_conf.sh"
 REPO=$(cd "$HERE/.." && pwd)
 log() { printf '%s\n' "$*" >&2; }
 
@@ -269,41 +271,9 @@ loops_of() { # pid: how many event-loop threads rawserve started
 }
 
 start_nginx() {
-  local port user_line="" pid
+  local port pid
   port=$(free_port)
-  mkdir -p "$TMP/nginx"
-  # As root, nginx's workers drop to the compiled-in user (www-data), which cannot read a
-  # 0700 temp dir: keep them root. As anyone else, nginx cannot switch users at all.
-  [ "$(id -u)" != 0 ] || user_line="user root;"
-  cat >"$TMP/nginx/nginx.conf" <<EOF
-$user_line
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-worker_rlimit_nofile 16384;
-events {
-    worker_connections 8192;
-}
-http {
-    types { text/html html; application/octet-stream bin; }
-    default_type application/octet-stream;
-    sendfile on;
-    keepalive_timeout 0;
-    access_log off;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    server {
-        # rawserve listens with a backlog of 4096; nginx's default (511) would drop SYNs
-        # at 1000 connections, which would measure the backlog, not the server.
-        listen 127.0.0.1:$port backlog=4096;
-        root $ROOT;
-    }
-}
-EOF
+  write_nginx_conf "$TMP/nginx" "$port" "$ROOT"
   "$NGINX" -t -q -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" || {
     log "load.sh: nginx refused the config:"
     cat "$TMP/nginx.log" >&2

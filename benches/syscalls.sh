@@ -14,6 +14,8 @@ CONNS=${CONNS:-50}
 FILE=${FILE:-1k.html}
 THREADS=${THREADS:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=benches/nginx_conf.sh
+. "$HERE/nginx_conf.sh"
 REPO=$(cd "$HERE/.." && pwd)
 log() { printf '%s\n' "$*" >&2; }
 
@@ -72,29 +74,7 @@ STARTED+=("$RS_PID")
 wait_listening "$RS_PORT"
 
 NG_PORT=$(free_port)
-mkdir -p "$TMP/nginx"
-user_line=""
-[ "$(id -u)" != 0 ] || user_line="user root;"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-$user_line
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 8192; }
-http {
-    types { text/html html; application/octet-stream bin; }
-    sendfile on;
-    keepalive_timeout 0;
-    access_log off;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    server { listen 127.0.0.1:$NG_PORT backlog=4096; root $ROOT; }
-}
-EOF
+write_nginx_conf "$TMP/nginx" "$NG_PORT" "$ROOT"
 "${PIN_SRV[@]}" "$NGINX" -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" >"$TMP/nginx.log" 2>&1 &
 NG_PID=$!
 STARTED+=("$NG_PID")

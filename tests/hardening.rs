@@ -714,6 +714,22 @@ fn sigterm_lets_downloads_in_flight_finish_and_refuses_new_connections() {
 // Files that change while they are sent
 // ---------------------------------------------------------------------------------------
 
+/// Asks for `path`, checks for a 200 and reads until at least `at_least` body bytes came:
+/// the stream, the head and the body so far.
+fn start_download(addr: SocketAddr, path: &str, at_least: usize) -> (TcpStream, String, Vec<u8>) {
+    let mut stream = connect(addr).expect("connect");
+    stream.write_all(request(path).as_bytes()).expect("request");
+    let (head, mut body) = read_head(&mut stream).expect("head");
+    assert_eq!(status_of(&head), 200, "{head}");
+    let mut chunk = vec![0u8; 64 * 1024];
+    while body.len() < at_least {
+        let n = stream.read(&mut chunk).expect("read");
+        assert!(n > 0, "closed early");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    (stream, head, body)
+}
+
 #[test]
 fn a_file_truncated_while_sent_is_cut_short_never_padded() {
     const SIZE: usize = 20 * MIB;
@@ -722,18 +738,9 @@ fn a_file_truncated_while_sent_is_cut_short_never_padded() {
     let path = root.file("big.bin", SIZE);
     let server = ServerProcess::start(&root, &["--write-timeout", "10"]);
 
-    let mut stream = connect(server.addr).expect("connect");
-    stream.write_all(request("/big.bin").as_bytes()).expect("request");
-    let (head, mut body) = read_head(&mut stream).expect("head");
-    assert_eq!(status_of(&head), 200, "{head}");
-    let length = Response { status: 200, head: head.clone(), body: Vec::new() }.content_length();
+    let (mut stream, head, mut body) = start_download(server.addr, "/big.bin", TRUNCATED);
+    let length = Response { status: 200, head, body: Vec::new() }.content_length();
     assert_eq!(length, Some(SIZE));
-    let mut chunk = vec![0u8; 64 * 1024];
-    while body.len() < TRUNCATED {
-        let n = stream.read(&mut chunk).expect("read");
-        assert!(n > 0, "closed early");
-        body.extend_from_slice(&chunk[..n]);
-    }
     // Let the server fill the socket buffers and block, then cut the file.
     thread::sleep(Duration::from_millis(300));
     fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(TRUNCATED as u64).expect("truncate");
@@ -765,16 +772,7 @@ fn a_file_replaced_while_sent_is_sent_whole_from_the_old_version() {
     let path = root.file("big.bin", SIZE);
     let server = ServerProcess::start(&root, &["--write-timeout", "10"]);
 
-    let mut stream = connect(server.addr).expect("connect");
-    stream.write_all(request("/big.bin").as_bytes()).expect("request");
-    let (head, mut body) = read_head(&mut stream).expect("head");
-    assert_eq!(status_of(&head), 200, "{head}");
-    let mut chunk = vec![0u8; 64 * 1024];
-    while body.len() < MIB {
-        let n = stream.read(&mut chunk).expect("read");
-        assert!(n > 0, "closed early");
-        body.extend_from_slice(&chunk[..n]);
-    }
+    let (mut stream, _, mut body) = start_download(server.addr, "/big.bin", MIB);
     // Replace it the way editors and deploy tools do: write a new file, rename it over.
     let new = root.path.join("big.bin.new");
     write_pattern(&new, 2 * MIB, 1);
