@@ -9,11 +9,13 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use log::{info, warn};
 
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
+use crate::limits::DEFER_ACCEPT;
 use crate::socket::acceptor::Burst;
 use crate::socket::epoll::Waker;
 use crate::socket::listener::bind_listener;
@@ -24,6 +26,9 @@ pub struct Shared {
     pub config: Config,
     pub site: Site,
     pub listener: TcpListener,
+    /// How long the kernel may hold a silent connection before `accept` sees it
+    /// (`TCP_DEFER_ACCEPT`), when the listener asks for that.
+    pub defer_accept: Option<Duration>,
     pub waker: Waker,
     /// Set on shutdown; the waker makes every loop look at it.
     pub stopping: AtomicBool,
@@ -84,13 +89,16 @@ impl Server {
         let site = Site::open(&config.root, config.listing, config.hidden, config.cache_control.clone())
             .map_err(StartError::Root)?;
         let addr = SocketAddr::new(config.bind, config.port);
-        let listener = bind_listener(addr).map_err(|error| StartError::Bind { addr, error })?;
+        // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.
+        let defer_accept = (config.head_timeout >= 2 * DEFER_ACCEPT).then_some(DEFER_ACCEPT);
+        let listener = bind_listener(addr, defer_accept).map_err(|error| StartError::Bind { addr, error })?;
         config.threads = config.threads.max(1);
         config.max_connections = clamp_to_fd_limit(config.max_connections, config.threads);
         let shared = Shared {
             config,
             site,
             listener,
+            defer_accept,
             waker: Waker::new().map_err(StartError::Setup)?,
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),

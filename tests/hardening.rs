@@ -423,7 +423,14 @@ fn over_the_connection_cap_clients_get_503_then_service_resumes() {
     let server = ServerProcess::start(&root, &["--max-connections", "20", "--head-timeout", "30"]);
     let baseline = server.idle_fd_baseline();
 
-    let held: Vec<TcpStream> = (0..CAP).map(|_| connect(server.addr).expect("connect")).collect();
+    // Partial heads: silent connections would wait in the kernel first (TCP_DEFER_ACCEPT).
+    let held: Vec<TcpStream> = (0..CAP)
+        .map(|_| {
+            let mut stream = connect(server.addr).expect("connect");
+            stream.write_all(b"GET / HTTP/1.1\r\n").expect("partial head");
+            stream
+        })
+        .collect();
     let count = server.wait_fds_at_least(baseline + CAP, QUICK);
     assert!(count >= baseline + CAP, "only {count} fds: the idle connections were not all accepted");
 
@@ -564,7 +571,12 @@ fn running_out_of_fds_is_logged_once_per_burst_even_as_clients_come_and_go() {
     // Each held download costs a socket and a file: make the free fds even, so that the last
     // one is taken by a download and the next connection meets EMFILE in accept() (an odd
     // last fd would be met by open() instead, which answers 503 without logging).
-    let _parity = ((LIMIT - baseline) % 2 == 1).then(|| connect(server.addr).expect("idle connection"));
+    // It sends a partial head: a silent one would wait in the kernel (TCP_DEFER_ACCEPT).
+    let _parity = ((LIMIT - baseline) % 2 == 1).then(|| {
+        let mut stream = connect(server.addr).expect("idle connection");
+        stream.write_all(b"GET /").expect("partial head");
+        stream
+    });
 
     let mut held = std::collections::VecDeque::new();
     let mut statuses = Vec::new();

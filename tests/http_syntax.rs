@@ -347,6 +347,26 @@ fn head_timeout_gives_408_for_silence_and_for_a_partial_head() {
 }
 
 #[test]
+fn a_silent_connection_gets_408_at_the_head_timeout_even_when_the_kernel_held_it() {
+    // With a head timeout of 2 s or more the listener uses TCP_DEFER_ACCEPT, so a client that
+    // sends nothing reaches the server only after about a second. The 408 must still come
+    // at the timeout counted from the connect, not a second later.
+    let server = TestServer::start_with(&["--head-timeout", "3"]);
+    let started = std::time::Instant::now();
+    let mut stream = server.connect();
+    let raw = support::read_to_eof(&mut stream);
+    let elapsed = started.elapsed();
+    Response::parse(&raw).assert_error("HTTP/1.1 408 Request Timeout");
+    assert!(elapsed >= Duration::from_millis(2800), "408 after only {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(3700), "408 after {elapsed:?}: the kernel's hold was not counted");
+    // A client that sends its request at once is served at once, deferral or not.
+    server.write("a.txt", "alpha\n");
+    let started = std::time::Instant::now();
+    server.get("/a.txt").assert_status("HTTP/1.1 200 OK");
+    assert!(started.elapsed() < Duration::from_millis(900), "a request waited {:?}", started.elapsed());
+}
+
+#[test]
 fn unknown_transfer_coding_gets_501() {
     // RFC 9112 §6.1: a transfer coding the server does not understand → 501.
     let server = server_with_files();

@@ -88,6 +88,18 @@ impl Connection {
         self.deadline
     }
 
+    /// The first step, right after accept. With `TCP_DEFER_ACCEPT` the kernel queues a
+    /// connection once data has arrived or after holding it for the defer time: one with
+    /// nothing to read has been connected that long already, and its head deadline counts it.
+    pub fn start(&mut self, shared: &Shared) -> Next {
+        let next = self.on_ready(shared);
+        if let (Next::Wait, true, Some(held)) = (&next, self.is_idle(), shared.defer_accept) {
+            debug!("conn {} arrived silent: the kernel held it {held:?} (TCP_DEFER_ACCEPT)", self.id);
+            self.deadline = self.deadline.checked_sub(held).unwrap_or(self.deadline);
+        }
+        next
+    }
+
     /// Drives the connection as far as the socket allows.
     pub fn on_ready(&mut self, shared: &Shared) -> Next {
         loop {

@@ -124,8 +124,8 @@ impl<'s> EventLoop<'s> {
             let id = self.shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
             let conn = Connection::new(id, stream, peer, self.shared, now);
             let index = self.insert(conn);
-            // Serve it now: on loopback the request is usually already there.
-            self.drive(index, |conn, shared| conn.on_ready(shared));
+            // Serve it now: with TCP_DEFER_ACCEPT (or on loopback) the request is already there.
+            self.drive(index, |conn, shared| conn.start(shared));
         }
         if stop == AcceptStop::Pause {
             self.pause_accepting();

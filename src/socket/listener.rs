@@ -3,13 +3,16 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::limits::LISTEN_BACKLOG;
 
-/// Binds and listens on `addr`, non-blocking (the event loops wait on it with epoll).
-pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+/// Binds and listens on `addr`, non-blocking (the event loops wait on it with epoll). With
+/// `defer_accept`, connections reach `accept` once they have data or have waited that long.
+pub fn bind_listener(addr: SocketAddr, defer_accept: Option<Duration>) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking().cloexec(), Some(Protocol::TCP))?;
     // Restarting the server must not wait out TIME_WAIT connections of the last run: with
     // close-after-every-response the server holds thousands of them.
@@ -17,9 +20,31 @@ pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     // Accepted sockets inherit TCP_NODELAY from the listener on Linux, saving a syscall per
     // connection: a response's last segment leaves at once instead of waiting on Nagle.
     socket.set_tcp_nodelay(true)?;
+    if let Some(defer) = defer_accept {
+        set_defer_accept(&socket, defer)?;
+    }
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
+}
+
+/// socket2 has no setter for `TCP_DEFER_ACCEPT` (Linux-only); its value is in seconds.
+fn set_defer_accept(socket: &Socket, defer: Duration) -> io::Result<()> {
+    let seconds = libc::c_int::try_from(defer.as_secs()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: the fd is open and the option value is a c_int of the size passed.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&seconds as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -29,10 +54,46 @@ mod tests {
 
     #[test]
     fn accepted_sockets_inherit_tcp_nodelay() {
-        let listener = bind_listener("127.0.0.1:0".parse().expect("addr")).expect("bind");
+        let listener = bind_listener("127.0.0.1:0".parse().expect("addr"), None).expect("bind");
         let _client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
         listener.set_nonblocking(false).expect("blocking accept");
         let (accepted, _) = listener.accept().expect("accept");
         assert!(socket2::SockRef::from(&accepted).tcp_nodelay().expect("getsockopt"));
+    }
+
+    #[test]
+    fn defer_accept_holds_a_silent_connection_and_passes_one_with_data() {
+        let listener = bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1))).expect("bind");
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: valid fd and out-pointers sized for a c_int.
+        let rc = unsafe {
+            libc::getsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_DEFER_ACCEPT,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        assert!(value >= 1, "TCP_DEFER_ACCEPT is {value}");
+        let addr = listener.local_addr().expect("addr");
+        let _silent = TcpStream::connect(addr).expect("connect");
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(listener.accept().map_err(|e| e.kind()).err(), Some(io::ErrorKind::WouldBlock));
+        let mut talking = TcpStream::connect(addr).expect("connect");
+        std::io::Write::write_all(&mut talking, b"GET / HTTP/1.1\r\n").expect("send");
+        let started = std::time::Instant::now();
+        let accepted = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && started.elapsed() < Duration::from_secs(5) => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        assert_eq!(accepted.peer_addr().expect("peer"), talking.local_addr().expect("local"));
     }
 }
