@@ -20,6 +20,8 @@ pub struct Config {
     pub listing: bool,
     pub hidden: bool,
     pub cache_control: String,
+    /// Keep small files in memory while inotify reports no change (`--no-file-cache`: off).
+    pub file_cache: bool,
     pub head_timeout: Duration,
     pub write_timeout: Duration,
     pub drain_timeout: Duration,
@@ -42,6 +44,7 @@ impl Default for Config {
             listing: true,
             hidden: false,
             cache_control: DEFAULT_CACHE_CONTROL.to_string(),
+            file_cache: true,
             head_timeout: limits::HEAD_TIMEOUT,
             write_timeout: limits::WRITE_TIMEOUT,
             drain_timeout: limits::DRAIN_TIMEOUT,

@@ -66,6 +66,18 @@ pub const DEFER_ACCEPT: Duration = Duration::from_secs(1);
 /// larger ones go out with `sendfile` straight from the page cache.
 pub const SMALL_FILE_BYTES: u64 = 32 * 1024;
 
+/// The file cache (per event loop): at most this many files (URL paths)...
+pub const FILE_CACHE_FILES: usize = 1024;
+
+/// ...holding at most this many bytes (files and their precompressed siblings, each at most
+/// `SMALL_FILE_BYTES`). A file that does not fit is served from disk as usual.
+pub const FILE_CACHE_BYTES: usize = 4 * 1024 * 1024;
+
+/// inotify watches one loop may hold (files, siblings, folders) before it drops its cache
+/// and starts over: each pins an inode and counts against `fs.inotify.max_user_watches`,
+/// which other programs of the same user need too.
+pub const FILE_CACHE_WATCHES: usize = 4096;
+
 /// How many connections one event loop accepts per wake-up before it serves the ones it
 /// has: keeps one loop from hoarding a burst while others idle.
 pub const ACCEPT_BATCH: usize = 64;

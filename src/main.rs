@@ -22,6 +22,8 @@ Options:
       --no-listing          answer 404 for folders without index.html instead of listing them
       --hidden              serve dotfiles and dot-folders (off by default)
       --cache-control VAL   Cache-Control for files and listings (default: no-cache)
+      --no-file-cache       read every file from disk; by default small files stay in memory
+                            while inotify reports no change (turn off for NFS or mmap writers)
       --max-connections N   connections in flight before answering 503 (default 4096)
       --head-timeout SECS   time for a client to send its request head (default 10)
       --write-timeout SECS  time a response may make no progress (default 20)
@@ -102,6 +104,7 @@ fn parse_args() -> Result<Option<Config>, String> {
             }
             Long("no-listing") => config.listing = false,
             Long("hidden") => config.hidden = true,
+            Long("no-file-cache") => config.file_cache = false,
             Long("cache-control") => {
                 let text = value(&mut parser, "--cache-control")?;
                 if text.is_empty() || text.bytes().any(|b| b.is_ascii_control()) {

@@ -86,8 +86,9 @@ pub struct Server {
 impl Server {
     /// Opens the root and starts listening: from here on, connections queue in the backlog.
     pub fn bind(mut config: Config) -> Result<Server, StartError> {
-        let site = Site::open(&config.root, config.listing, config.hidden, config.cache_control.clone())
+        let mut site = Site::open(&config.root, config.listing, config.hidden, config.cache_control.clone())
             .map_err(StartError::Root)?;
+        site.file_cache = config.file_cache;
         let addr = SocketAddr::new(config.bind, config.port);
         // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.
         let defer_accept = (config.head_timeout >= 2 * DEFER_ACCEPT).then_some(DEFER_ACCEPT);
@@ -173,9 +174,9 @@ fn clamp_to_fd_limit(max_connections: usize, threads: usize) -> usize {
             limit = raised;
         }
     }
-    // Reserved: stdio, the listener, the waker, the spare fd and the log, plus one epoll fd
-    // per event loop.
-    let reserved = FIXED_FDS + threads;
+    // Reserved: stdio, the listener, the waker, the spare fd and the log, plus an epoll fd
+    // and an inotify fd (the file cache) per event loop.
+    let reserved = FIXED_FDS + 2 * threads;
     let usable = (limit.rlim_cur as usize).saturating_sub(reserved) / 2;
     if usable < max_connections {
         warn!("the fd limit ({}) allows {usable} connections in flight, not {max_connections}", limit.rlim_cur);

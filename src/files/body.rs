@@ -1,15 +1,17 @@
-//! What a response sends after its head: nothing, bytes made in memory, or regions of an
-//! open file that go out with `sendfile` straight from the page cache.
+//! What a response sends after its head: nothing, bytes made in memory, or regions of a
+//! source: an open file (sent with `sendfile` straight from the page cache) or a small file's
+//! bytes already in memory (`files::file_cache`).
 
 use std::fs::File;
+use std::sync::Arc;
 
 /// One stretch of a response body.
 #[derive(Debug)]
 pub enum Piece {
     /// Bytes made in memory: an error page, a listing, a small file, a multipart boundary.
     Bytes(Vec<u8>),
-    /// `len` bytes of the response's file starting at `offset`.
-    FileRegion { offset: u64, len: u64 },
+    /// `len` bytes of the body's source starting at `offset`.
+    Region { offset: u64, len: u64 },
 }
 
 impl Piece {
@@ -17,16 +19,33 @@ impl Piece {
     pub fn len(&self) -> u64 {
         match self {
             Piece::Bytes(bytes) => bytes.len() as u64,
-            Piece::FileRegion { len, .. } => *len,
+            Piece::Region { len, .. } => *len,
         }
     }
 }
 
-/// A response body: pieces in order, and the file that `FileRegion` pieces read from.
+/// Where `Region` pieces come from.
+#[derive(Debug)]
+pub enum Source {
+    File(File),
+    Memory(Arc<[u8]>),
+}
+
+impl Source {
+    /// The in-memory bytes of a region, `None` for a file or a region past the end.
+    pub fn memory_region(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        match self {
+            Source::Memory(bytes) => bytes.get(usize::try_from(offset).ok()?..usize::try_from(offset + len).ok()?),
+            Source::File(_) => None,
+        }
+    }
+}
+
+/// A response body: pieces in order, and the source that `Region` pieces read from.
 #[derive(Debug, Default)]
 pub struct Body {
     pub pieces: Vec<Piece>,
-    pub file: Option<File>,
+    pub source: Option<Source>,
 }
 
 impl Body {
@@ -35,11 +54,11 @@ impl Body {
     }
 
     pub fn bytes(bytes: Vec<u8>) -> Body {
-        Body { pieces: vec![Piece::Bytes(bytes)], file: None }
+        Body { pieces: vec![Piece::Bytes(bytes)], source: None }
     }
 
-    pub fn file_region(file: File, offset: u64, len: u64) -> Body {
-        Body { pieces: vec![Piece::FileRegion { offset, len }], file: Some(file) }
+    pub fn region(source: Source, offset: u64, len: u64) -> Body {
+        Body { pieces: vec![Piece::Region { offset, len }], source: Some(source) }
     }
 
     /// The exact number of bytes the pieces add up to: the `Content-Length`.

@@ -28,6 +28,15 @@ pub fn media_type(file_name: &str) -> Cow<'static, str> {
     }
 }
 
+/// Types worth precompressing: a `.br`/`.gz` sibling is looked for only for these, so
+/// images and video cost no extra `openat2` per request.
+pub fn compressible(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || ["application/json", "image/svg+xml", "application/wasm", "application/xml"]
+            .iter()
+            .any(|t| content_type.starts_with(t))
+}
+
 fn common(ext: &[u8]) -> Option<&'static str> {
     Some(match ext {
         b"html" | b"htm" => HTML,

@@ -1,6 +1,7 @@
 //! The file side: a URL path becomes a file inside the document root, or a reason why not.
 
 pub mod body;
+pub mod file_cache;
 pub mod listing;
 pub mod media_type;
 pub mod precompressed;

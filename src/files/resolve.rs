@@ -48,7 +48,7 @@ pub fn open_beneath(site: &Site, relative: &str) -> Result<(File, Metadata), Fil
     } else {
         // The common case, a path with no symlink in it: one syscall, and the path the URL
         // named is the file's real path (its dotfile check already done on the URL).
-        match openat2_beneath(site, relative, RESOLVE_NO_SYMLINKS) {
+        match openat2_beneath(site, relative, OPEN_FLAGS, RESOLVE_NO_SYMLINKS) {
             Ok(file) => file,
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => open_through_symlinks(site, relative)?,
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
@@ -70,7 +70,7 @@ pub fn open_beneath(site: &Site, relative: &str) -> Result<(File, Metadata), Fil
 
 static OPENAT2_MISSING: AtomicBool = AtomicBool::new(false);
 
-const RESOLVE_NO_SYMLINKS: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS;
+pub(crate) const RESOLVE_NO_SYMLINKS: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS;
 
 /// The path goes through a symlink. Find where it really leads (relative or absolute links
 /// alike), require that inside the root and free of dotfiles (a link must not publish `.env`
@@ -79,7 +79,7 @@ const RESOLVE_NO_SYMLINKS: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLIN
 fn open_through_symlinks(site: &Site, relative: &str) -> Result<File, FileError> {
     let canonical = site.root.join(relative).canonicalize()?;
     let inside = real_path_inside(site, &canonical)?;
-    Ok(openat2_beneath(site, inside, RESOLVE_NO_SYMLINKS)?)
+    Ok(openat2_beneath(site, inside, OPEN_FLAGS, RESOLVE_NO_SYMLINKS)?)
 }
 
 /// `canonical` relative to the root, or NotFound when it is outside the root or, unless
@@ -94,14 +94,15 @@ fn real_path_inside<'p>(site: &Site, canonical: &'p std::path::Path) -> Result<&
     Ok(inside)
 }
 
-const OPEN_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
+pub(crate) const OPEN_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
 
-fn openat2_beneath(site: &Site, relative: &str, resolve: u64) -> io::Result<File> {
+/// `openat2(root, relative, flags, resolve)`; `""` opens the root itself.
+pub(crate) fn openat2_beneath(site: &Site, relative: &str, flags: libc::c_int, resolve: u64) -> io::Result<File> {
     let path = CString::new(if relative.is_empty() { "." } else { relative })
         .map_err(|_| io::Error::from_raw_os_error(libc::ENOENT))?;
     // SAFETY: open_how is plain data; zeroed is its documented "no options" value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = OPEN_FLAGS as u64;
+    how.flags = flags as u64;
     how.resolve = resolve;
     // SAFETY: the fd, the NUL-terminated path and `how` are valid for the call; the size
     // passed is the struct's own.

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What is being served and how.
 #[derive(Debug)]
@@ -18,6 +19,10 @@ pub struct Site {
     pub hidden: bool,
     /// The `Cache-Control` value sent with files and listings.
     pub cache_control: String,
+    /// Keep small files in memory while inotify reports no change (`files::file_cache`).
+    pub file_cache: bool,
+    /// Tells sites apart in per-thread memory (tests and benches open several per thread).
+    pub id: u64,
 }
 
 /// Why the root cannot be served; `main` turns each into a one-line message.
@@ -60,6 +65,8 @@ impl Site {
             .open(&canonical)
             .map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
         std::fs::read_dir(&canonical).map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
-        Ok(Site { root: canonical, root_dir, listing, hidden, cache_control })
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(Site { root: canonical, root_dir, listing, hidden, cache_control, file_cache: true, id })
     }
 }

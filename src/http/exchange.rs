@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::files::body::Piece;
+use crate::files::body::{Piece, Source};
 use crate::files::site::Site;
 use crate::http::handler::respond;
 use crate::http::head::{scan_head, HeadScan};
@@ -83,14 +83,16 @@ pub fn response_bytes(response: &Response) -> Vec<u8> {
         for piece in &response.body.pieces {
             match piece {
                 Piece::Bytes(bytes) => out.extend_from_slice(bytes),
-                Piece::FileRegion { offset, len } => {
-                    if let Some(file) = &response.body.file {
+                Piece::Region { offset, len } => match &response.body.source {
+                    Some(Source::File(file)) => {
                         let mut region = vec![0; *len as usize];
                         if std::os::unix::fs::FileExt::read_exact_at(file, &mut region, *offset).is_ok() {
                             out.extend_from_slice(&region);
                         }
                     }
-                }
+                    Some(memory) => out.extend_from_slice(memory.memory_region(*offset, *len).unwrap_or_default()),
+                    None => {}
+                },
             }
         }
     }

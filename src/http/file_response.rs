@@ -11,10 +11,12 @@
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::files::body::{Body, Piece};
-use crate::files::media_type::media_type;
+use crate::files::body::{Body, Piece, Source};
+use crate::files::file_cache::CachedFile;
+use crate::files::media_type::{compressible, media_type};
 use crate::files::precompressed::find_siblings;
 use crate::files::site::Site;
 use crate::files::FileError;
@@ -27,10 +29,10 @@ use crate::limits::SMALL_FILE_BYTES;
 
 /// The file (or sibling) chosen to answer, with what describes it.
 struct Representation {
-    file: File,
+    source: Source,
     len: u64,
+    /// Exact, from the file system; the ETag uses all of it, Last-Modified whole seconds.
     modified: SystemTime,
-    etag: String,
     coding: Option<Coding>,
 }
 
@@ -45,8 +47,51 @@ pub fn file_response(
     let name = relative.rsplit('/').next().unwrap_or(relative);
     let content_type = media_type(name);
     let (selected, has_variants) = select_representation(head, site, relative, &content_type, file, metadata);
-    log::debug!("opened {relative}{} ({} bytes)", selected.coding.map_or("", |c| c.file_suffix()), selected.len);
-    let Representation { file, len, modified, etag, coding } = selected;
+    respond_with(head, site, relative, &content_type, selected, has_variants)
+}
+
+/// Builds the response for a file the loop holds in memory: the same decisions, no syscall.
+pub fn cached_file_response(
+    head: &RequestHead<'_, '_>,
+    site: &Site,
+    cached: &CachedFile,
+) -> Result<Response, FileError> {
+    let chosen = choose_coding(head.field("accept-encoding"), cached.brotli.is_some(), cached.gzip.is_some());
+    let (snapshot, coding) = match (chosen, &cached.brotli, &cached.gzip) {
+        (Some(Coding::Brotli), Some(snapshot), _) => (snapshot, Some(Coding::Brotli)),
+        (Some(Coding::Gzip), _, Some(snapshot)) => (snapshot, Some(Coding::Gzip)),
+        _ => (&cached.plain, None),
+    };
+    let selected = Representation {
+        source: Source::Memory(Arc::clone(&snapshot.bytes)),
+        len: snapshot.bytes.len() as u64,
+        modified: snapshot.modified,
+        coding,
+    };
+    let has_variants = cached.brotli.is_some() || cached.gzip.is_some();
+    respond_with(head, site, &cached.relative, &cached.content_type, selected, has_variants)
+}
+
+fn respond_with(
+    head: &RequestHead<'_, '_>,
+    site: &Site,
+    relative: &str,
+    content_type: &str,
+    selected: Representation,
+    has_variants: bool,
+) -> Result<Response, FileError> {
+    let Representation { source, len, modified, coding } = selected;
+    log::debug!(
+        "{} {relative}{} ({len} bytes)",
+        if matches!(source, Source::Memory(_)) { "in memory:" } else { "opened" },
+        coding.map_or("", |c| c.file_suffix())
+    );
+    let mut etag = file_etag(len, modified);
+    if let Some(coding) = coding {
+        // Each coding is its own representation with its own strong tag (RFC 9110 §8.8.3).
+        etag.insert_str(etag.len() - 1, &format!("-{}", coding.token()));
+    }
+    let modified = whole_seconds(modified);
     let validators = Validators { etag: &etag, last_modified: modified };
     let (if_match, if_none_match) = (head.field_list("if-match"), head.field_list("if-none-match"));
     let preconditions = Preconditions {
@@ -61,7 +106,7 @@ pub fn file_response(
             let mut response = Response::new(Status::NotModified, Body::empty());
             response.content_length = len;
             response.send_body = false;
-            response.field("Content-Type", &content_type);
+            response.field("Content-Type", content_type);
             response
         }
         Precondition::Proceed => {
@@ -73,8 +118,8 @@ pub fn file_response(
                     response.field_fmt("Content-Range", format_args!("bytes */{len}"));
                     return Ok(response);
                 }
-                Some(RangeRequest::Partial(ranges)) => partial(file, len, &content_type, &ranges),
-                Some(RangeRequest::Full) | None => whole(head, file, len, &content_type)?,
+                Some(RangeRequest::Partial(ranges)) => partial(source, len, content_type, &ranges),
+                Some(RangeRequest::Full) | None => whole(head, source, len, content_type)?,
             }
         }
     };
@@ -90,15 +135,6 @@ pub fn file_response(
         .field("Accept-Ranges", "bytes")
         .field("Cache-Control", &site.cache_control);
     Ok(response)
-}
-
-/// Types worth precompressing: a sibling is looked for only for these, so images and
-/// video cost no extra `openat2` per request.
-fn compressible(content_type: &str) -> bool {
-    content_type.starts_with("text/")
-        || ["application/json", "image/svg+xml", "application/wasm", "application/xml"]
-            .iter()
-            .any(|t| content_type.starts_with(t))
 }
 
 /// Picks the representation: `name.br` or `name.gz` when one sits beside the file and the
@@ -128,40 +164,37 @@ fn select_representation(
 }
 
 fn describe(file: File, metadata: &Metadata, coding: Option<Coding>) -> Representation {
-    let len = metadata.len();
-    let exact = metadata.modified().unwrap_or(UNIX_EPOCH);
-    let mut etag = file_etag(len, exact);
-    if let Some(coding) = coding {
-        // Each coding is its own representation with its own strong tag (RFC 9110 §8.8.3).
-        etag.insert_str(etag.len() - 1, &format!("-{}", coding.token()));
-    }
-    Representation { file, len, modified: whole_seconds(exact), etag, coding }
+    let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
+    Representation { source: Source::File(file), len: metadata.len(), modified, coding }
 }
 
-/// 200 with the whole representation: small files read into the head's write, large ones
-/// sent with `sendfile`. HEAD reads nothing.
-fn whole(head: &RequestHead<'_, '_>, file: File, len: u64, content_type: &str) -> Result<Response, FileError> {
+/// 200 with the whole representation: bytes in memory and small files go out with the head
+/// in one `send`, large files with `sendfile`. HEAD reads nothing.
+fn whole(head: &RequestHead<'_, '_>, source: Source, len: u64, content_type: &str) -> Result<Response, FileError> {
     let mut response = if head.method == Method::Head {
         let mut response = Response::new(Status::Ok, Body::empty());
         response.content_length = len;
         response
-    } else if len <= SMALL_FILE_BYTES {
-        Response::new(Status::Ok, Body::bytes(read_small_file(file, len)?))
     } else {
-        Response::new(Status::Ok, Body::file_region(file, 0, len))
+        match source {
+            Source::File(file) if len <= SMALL_FILE_BYTES => {
+                Response::new(Status::Ok, Body::bytes(read_small_file(file, len)?))
+            }
+            source => Response::new(Status::Ok, Body::region(source, 0, len)),
+        }
     };
     response.field("Content-Type", content_type);
     Ok(response)
 }
 
 /// 206 with one range, or `multipart/byteranges` for several (RFC 9110 §14.6). The body is
-/// only file regions and boundaries, so HEAD (whose body `respond` drops) costs no reading.
-fn partial(file: File, len: u64, content_type: &str, ranges: &[ByteRange]) -> Response {
-    let file = Some(file);
+/// only source regions and boundaries, so HEAD (whose body `respond` drops) costs no reading.
+fn partial(source: Source, len: u64, content_type: &str, ranges: &[ByteRange]) -> Response {
+    let source = Some(source);
     match ranges {
         [range] => {
-            let pieces = vec![Piece::FileRegion { offset: range.start, len: range.len() }];
-            let mut response = Response::new(Status::PartialContent, Body { pieces, file });
+            let pieces = vec![Piece::Region { offset: range.start, len: range.len() }];
+            let mut response = Response::new(Status::PartialContent, Body { pieces, source });
             response.field("Content-Range", &content_range(*range, len)).field("Content-Type", content_type);
             response
         }
@@ -172,10 +205,10 @@ fn partial(file: File, len: u64, content_type: &str, ranges: &[ByteRange]) -> Re
                 .into_iter()
                 .map(|piece| match piece {
                     MultipartPiece::Text(bytes) => Piece::Bytes(bytes),
-                    MultipartPiece::FileRange(r) => Piece::FileRegion { offset: r.start, len: r.len() },
+                    MultipartPiece::FileRange(r) => Piece::Region { offset: r.start, len: r.len() },
                 })
                 .collect();
-            let mut response = Response::new(Status::PartialContent, Body { pieces, file });
+            let mut response = Response::new(Status::PartialContent, Body { pieces, source });
             debug_assert_eq!(response.content_length, total);
             response.field("Content-Type", &format!("multipart/byteranges; boundary={boundary}"));
             response

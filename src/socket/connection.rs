@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use log::{debug, info, log_enabled, warn, Level};
 
-use crate::files::body::{Body, Piece};
+use crate::files::body::{Body, Piece, Source};
 use crate::http::exchange::{answer_head, refuse_head};
 use crate::http::head::{scan_head, HeadScan};
 use crate::http::response::{write_response_head, Response};
@@ -314,30 +314,37 @@ enum Progress {
     Blocked { progressed: bool },
 }
 
-/// The bytes still to send: the head (with a small body appended), then the body's pieces.
+/// The bytes still to send: the head (with the body's first piece when it is in memory),
+/// then the body's pieces.
 struct Outgoing {
     buf: Vec<u8>,
     pos: usize,
     head_len: usize,
     pieces: std::vec::IntoIter<Piece>,
-    file: Option<File>,
+    source: Option<Source>,
+    /// The file region being sent with `sendfile`: (offset, bytes left).
     region: Option<(u64, u64)>,
     sent: u64,
 }
 
 impl Outgoing {
-    fn new(response: Response) -> Outgoing {
-        let mut buf = Vec::with_capacity(256 + small_first_piece_len(&response.body));
+    fn new(mut response: Response) -> Outgoing {
+        let Body { pieces, source } = std::mem::take(&mut response.body);
+        let mut pieces = if response.send_body { pieces } else { Vec::new() }.into_iter();
+        let first = match pieces.as_slice().first() {
+            Some(Piece::Bytes(bytes)) => Some(bytes.as_slice()),
+            Some(Piece::Region { offset, len }) => source.as_ref().and_then(|s| s.memory_region(*offset, *len)),
+            None => None,
+        };
+        // One send carries the head and a first piece that is in memory.
+        let mut buf = Vec::with_capacity(256 + first.map_or(0, <[u8]>::len));
         write_response_head(&mut buf, &response);
         let head_len = buf.len();
-        let Body { pieces, file } = response.body;
-        let mut pieces = if response.send_body { pieces } else { Vec::new() }.into_iter();
-        if let Some(Piece::Bytes(_)) = pieces.as_slice().first() {
-            if let Some(Piece::Bytes(bytes)) = pieces.next() {
-                buf.extend_from_slice(&bytes);
-            }
+        if let Some(first) = first {
+            buf.extend_from_slice(first);
+            pieces.next();
         }
-        Outgoing { buf, pos: 0, head_len, pieces, file, region: None, sent: 0 }
+        Outgoing { buf, pos: 0, head_len, pieces, source, region: None, sent: 0 }
     }
 
     fn body_sent(&self) -> u64 {
@@ -360,7 +367,9 @@ impl Outgoing {
                     Err(e) => return Err(e),
                 }
             } else if let Some((offset, remaining)) = self.region {
-                let Some(file) = &self.file else { return Err(io::Error::other("file region without a file")) };
+                let Some(Source::File(file)) = &self.source else {
+                    return Err(io::Error::other("file region without a file"));
+                };
                 match send_file(stream, file, offset, remaining) {
                     Ok(0) => {
                         // sendfile read nothing before the region's end: the file shrank.
@@ -381,18 +390,21 @@ impl Outgoing {
                         self.buf = bytes;
                         self.pos = 0;
                     }
-                    Some(Piece::FileRegion { offset, len }) => self.region = (len > 0).then_some((offset, len)),
+                    Some(Piece::Region { offset, len }) => match &self.source {
+                        Some(Source::Memory(_)) => {
+                            let Some(bytes) = self.source.as_ref().and_then(|s| s.memory_region(offset, len)) else {
+                                return Err(io::Error::other("region past the end of the bytes"));
+                            };
+                            self.buf.clear();
+                            self.buf.extend_from_slice(bytes);
+                            self.pos = 0;
+                        }
+                        _ => self.region = (len > 0).then_some((offset, len)),
+                    },
                     None => return Ok(Progress::Done),
                 }
             }
         }
-    }
-}
-
-fn small_first_piece_len(body: &Body) -> usize {
-    match body.pieces.first() {
-        Some(Piece::Bytes(bytes)) => bytes.len(),
-        _ => 0,
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, error};
 
+use crate::files::file_cache;
 use crate::limits::{ACCEPT_PAUSE, TIMER_TICK};
 use crate::server::Shared;
 use crate::socket::acceptor::{accept_batch, AcceptStop};
@@ -47,6 +48,7 @@ impl<'s> EventLoop<'s> {
         let poller = Poller::new()?;
         poller.add(shared.listener.as_raw_fd(), LISTENER_TOKEN, epoll::LISTENER)?;
         poller.add(shared.waker.raw_fd(), WAKER_TOKEN, epoll::READABLE)?;
+        file_cache::prepare(&shared.site);
         Ok(EventLoop {
             shared,
             poller,

@@ -96,6 +96,21 @@ impl TestServer {
     /// A server whose root folder `root_name` inside `sandbox` is prepared by `prepare`
     /// before the server starts.
     pub fn start_in(sandbox: Sandbox, root_name: &str, prepare: impl FnOnce(&Path), args: &[&str]) -> TestServer {
+        TestServer::spawn(sandbox, root_name, prepare, args, None)
+    }
+
+    /// A server with extra options whose log has `RUST_LOG=debug` narration (written at once).
+    pub fn start_debug(args: &[&str]) -> TestServer {
+        TestServer::spawn(Sandbox::new(), "root", |_| {}, args, Some("debug"))
+    }
+
+    fn spawn(
+        sandbox: Sandbox,
+        root_name: &str,
+        prepare: impl FnOnce(&Path),
+        args: &[&str],
+        log_level: Option<&str>,
+    ) -> TestServer {
         let root = sandbox.path().join(root_name);
         fs::create_dir_all(&root).expect("create root");
         prepare(&root);
@@ -109,6 +124,9 @@ impl TestServer {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log));
+        if let Some(level) = log_level {
+            command.env("RUST_LOG", level);
+        }
         let mut child = command.spawn().expect("spawn rawserve");
         let line = match first_stdout_line(&mut child) {
             Ok(line) => line,
