@@ -20,9 +20,15 @@
 //! - `syscall_floor`: `getppid` (the cost of entering the kernel at all on this machine), a plain
 //!   open + fstat + close of the same file, and a failed lookup of a missing `.br` sibling (what
 //!   `answer_head` pays twice per text file).
-//! - `pipeline/parse+resolve+head`: the three above in sequence, the issue's < 1 µs target.
-//! - `pipeline/answer_head+write_head`: the server's real handler (`answer_head`, which also
-//!   reads a small file's body and looks for `.br`/`.gz` siblings of text files) plus the head.
+//! - `pipeline/parse+resolve+head`: the issue's < 1 µs target, as the server runs it: the
+//!   head scanned, `answer_head` (parse, target, the loop's file cache: one non-blocking
+//!   `read` of its inotify queue, then the response for the file in memory, validators,
+//!   preconditions) and `write_response_head`. `css` is a text file (siblings looked for),
+//!   `bin` is not.
+//! - `pipeline/parse+resolve+head (disk)`: the same with the file cache off
+//!   (`--no-file-cache`): open, fstat, sibling lookups, read and close on every request.
+//! - `pipeline/parse+open+head (steps)`: parse_head, resolve and response_head in sequence,
+//!   opening the file from disk each time (the pieces above, without the handler).
 //! - `listing/50_entries`: `render_listing` of a 50-entry folder (one `stat` per entry).
 //! - `respond_to_bytes`: the whole in-memory exchange, head and 1 KiB body as bytes.
 //! - `loopback/get_1k`: connect, send a GET, read to EOF against an in-process server.
@@ -166,6 +172,10 @@ impl Fixture {
     fn site(&self) -> Site {
         Site::open(self.path(), true, false, "no-cache".to_string()).expect("open fixture site")
     }
+
+    fn site_without_file_cache(&self) -> Site {
+        Site { file_cache: false, ..self.site() }
+    }
 }
 
 impl Drop for Fixture {
@@ -225,7 +235,8 @@ fn pipeline_step(site: &Site, bytes: &[u8], out: &mut Vec<u8>) -> usize {
     out.len()
 }
 
-/// What the connection does with a complete head: the real handler, then the head bytes.
+/// What the connection does with a complete head: the real handler (through the file cache
+/// when the site has it on), then the head bytes.
 fn answer_step(site: &Site, bytes: &[u8], out: &mut Vec<u8>) -> usize {
     let mut scanned = 0;
     let Ok(HeadScan::Complete(len)) = scan_head(bytes, &mut scanned) else { panic!("complete head") };
@@ -254,7 +265,7 @@ fn loopback_get(addr: SocketAddr, request: &[u8], buf: &mut Vec<u8>) -> usize {
 // Census and benches
 // ---------------------------------------------------------------------------------------
 
-fn print_census(site: &Site) {
+fn print_census(site: &Site, disk: &Site) {
     let mut out = Vec::with_capacity(1024);
     let rows: Vec<(&str, (f64, f64))> = vec![
         (
@@ -285,21 +296,27 @@ fn print_census(site: &Site) {
             })
         }),
         (
-            "pipeline/parse+resolve+head",
+            "pipeline/parse+open+head (steps)",
             census(1000, || {
                 black_box(pipeline_step(site, CURL_HEAD, &mut out));
             }),
         ),
         (
-            "pipeline/answer_head+write_head css",
+            "pipeline/parse+resolve+head css",
             census(1000, || {
                 black_box(answer_step(site, CURL_HEAD, &mut out));
             }),
         ),
         (
-            "pipeline/answer_head+write_head bin",
+            "pipeline/parse+resolve+head bin",
             census(1000, || {
                 black_box(answer_step(site, BIN_HEAD, &mut out));
+            }),
+        ),
+        (
+            "pipeline/parse+resolve+head (disk) css",
+            census(1000, || {
+                black_box(answer_step(disk, CURL_HEAD, &mut out));
             }),
         ),
         (
@@ -323,7 +340,7 @@ fn print_census(site: &Site) {
     eprintln!();
 }
 
-fn bench_in_memory(c: &mut Criterion, site: &Site) {
+fn bench_in_memory(c: &mut Criterion, site: &Site, disk: &Site) {
     let mut group = c.benchmark_group("parse_head");
     group.bench_function("curl", |b| b.iter(|| parse_step(black_box(CURL_HEAD))));
     group.bench_function("browser", |b| b.iter(|| parse_step(black_box(BROWSER_HEAD))));
@@ -372,10 +389,15 @@ fn bench_in_memory(c: &mut Criterion, site: &Site) {
     group.finish();
 
     let mut group = c.benchmark_group("pipeline");
-    group.bench_function("parse+resolve+head", |b| b.iter(|| pipeline_step(site, black_box(CURL_HEAD), &mut out)));
-    group
-        .bench_function("answer_head+write_head/css", |b| b.iter(|| answer_step(site, black_box(CURL_HEAD), &mut out)));
-    group.bench_function("answer_head+write_head/bin", |b| b.iter(|| answer_step(site, black_box(BIN_HEAD), &mut out)));
+    group.bench_function("parse+resolve+head/css", |b| b.iter(|| answer_step(site, black_box(CURL_HEAD), &mut out)));
+    group.bench_function("parse+resolve+head/bin", |b| b.iter(|| answer_step(site, black_box(BIN_HEAD), &mut out)));
+    group.bench_function("parse+resolve+head (disk)/css", |b| {
+        b.iter(|| answer_step(disk, black_box(CURL_HEAD), &mut out))
+    });
+    group.bench_function("parse+resolve+head (disk)/bin", |b| {
+        b.iter(|| answer_step(disk, black_box(BIN_HEAD), &mut out))
+    });
+    group.bench_function("parse+open+head (steps)", |b| b.iter(|| pipeline_step(site, black_box(CURL_HEAD), &mut out)));
     group.finish();
 
     let mut group = c.benchmark_group("listing");
@@ -411,13 +433,14 @@ fn bench_loopback(c: &mut Criterion, root: &Path) {
 fn main() {
     let fixture = Fixture::new();
     let site = fixture.site();
+    let disk = fixture.site_without_file_cache();
     // Sanity: the steps answer what they should before anything is timed.
     assert!(respond_to_bytes(CURL_HEAD, &site).starts_with(b"HTTP/1.1 200 OK\r\n"));
     assert!(respond_to_bytes(BIN_HEAD, &site).starts_with(b"HTTP/1.1 200 OK\r\n"));
-    print_census(&site);
+    print_census(&site, &disk);
 
     let mut c = Criterion::default().warm_up_time(Duration::from_secs(1)).configure_from_args();
-    bench_in_memory(&mut c, &site);
+    bench_in_memory(&mut c, &site, &disk);
     bench_loopback(&mut c, fixture.path());
     c.final_summary();
 }

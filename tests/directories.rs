@@ -253,3 +253,32 @@ fn listing_of_a_hostile_folder_name_escapes_its_title() {
     assert!(!page.contains("<img"), "raw folder name in the page: {page}");
     assert!(!page.contains("\"q\""), "raw quotes in the page: {page}");
 }
+
+#[test]
+fn files_dated_before_1970_or_after_9999_are_listed_and_served() {
+    let server = TestServer::start();
+    let set_mtime = |name: &str, time: std::time::SystemTime| {
+        let path = server.write(name, "old or new\n");
+        std::fs::File::options().write(true).open(path).expect("open").set_modified(time).expect("set mtime");
+    };
+    set_mtime("ancient.txt", std::time::UNIX_EPOCH - std::time::Duration::from_secs(86_400));
+    set_mtime("future.txt", std::time::UNIX_EPOCH + std::time::Duration::from_secs(300_000_000_000));
+    let listing = server.get("/");
+    listing.assert_status("HTTP/1.1 200 OK");
+    let page = listing.body_text();
+    assert!(page.contains("ancient.txt") && page.contains("future.txt"), "{page}");
+    let ancient = server.get("/ancient.txt");
+    ancient.assert_status("HTTP/1.1 200 OK");
+    assert_eq!(ancient.expect_header("Last-Modified"), "Thu, 01 Jan 1970 00:00:00 GMT");
+    // File systems store what they can (ext4 stops in 2446); what is stored is what is sent.
+    let stored = std::fs::metadata(server.root.join("future.txt")).and_then(|m| m.modified()).expect("mtime");
+    let future = server.get("/future.txt");
+    future.assert_status("HTTP/1.1 200 OK");
+    let expected = if stored.duration_since(std::time::UNIX_EPOCH).is_ok_and(|d| d.as_secs() < 253_402_300_800) {
+        httpdate::fmt_http_date(stored)
+    } else {
+        "Fri, 31 Dec 9999 23:59:59 GMT".to_string()
+    };
+    assert_eq!(future.expect_header("Last-Modified"), expected);
+    assert_eq!(future.body, b"old or new\n");
+}

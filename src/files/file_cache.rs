@@ -150,6 +150,9 @@ struct Watcher {
     /// Watch descriptors held: each pins an inode and counts against the user's
     /// `fs.inotify.max_user_watches`, so there is a cap.
     watches: HashSet<libc::c_int>,
+    /// Where events are read to: big enough for any event (16 bytes and a name of at most
+    /// 255), allocated once rather than zeroed on the stack for every lookup.
+    events: Box<[u8]>,
 }
 
 /// Everything that changes a file's bytes, its metadata, or what a path names.
@@ -185,7 +188,8 @@ impl FileCache {
             }
             // SAFETY: a new fd that nothing else owns.
             let inotify = unsafe { OwnedFd::from_raw_fd(fd) };
-            self.watcher = Some(Watcher { inotify, folders: HashSet::new(), watches: HashSet::new() });
+            let events = vec![0; 4096].into_boxed_slice();
+            self.watcher = Some(Watcher { inotify, folders: HashSet::new(), watches: HashSet::new(), events });
         }
         self.watcher.as_mut()
     }
@@ -201,11 +205,17 @@ impl FileCache {
 
     /// Reads the inotify queue; any event empties the cache. True when it did.
     fn forget_if_changed(&mut self) -> bool {
-        let Some(watcher) = &self.watcher else { return false };
+        let Some(watcher) = &mut self.watcher else { return false };
+        // FIONREAD only looks at the queue; an empty `read` also joins and leaves the
+        // instance's wait queue (two IRQ-saving locks), which costs a third more.
+        let mut queued: libc::c_int = 0;
+        // SAFETY: the fd is open and `queued` is a writable c_int, as FIONREAD wants.
+        if unsafe { libc::ioctl(watcher.inotify.as_raw_fd(), libc::FIONREAD, &mut queued) } == 0 && queued == 0 {
+            return false;
+        }
         let mut events = 0usize;
-        let mut buf = [0u8; 4096];
         let failed = loop {
-            match read_fd(watcher.inotify.as_raw_fd(), &mut buf) {
+            match read_fd(watcher.inotify.as_raw_fd(), &mut watcher.events) {
                 Ok(n) if n > 0 => events += n,
                 Ok(_) => break None,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break None,

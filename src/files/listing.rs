@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::os::fd::AsRawFd;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// 9999-12-31T23:59:59Z, the last second an HTTP date's four-digit year can spell.
+const LAST_HTTP_DATE_SECOND: u64 = 253_402_300_799;
 
 use crate::files::resolve::open_beneath;
 use crate::files::site::Site;
@@ -86,7 +89,12 @@ fn render(title: &str, has_parent: bool, entries: &[Entry]) -> String {
     for entry in entries {
         let slash = if entry.is_dir { "/" } else { "" };
         let size = entry.size.map(|s| s.to_string()).unwrap_or_else(|| "-".to_string());
-        let modified = entry.modified.map(httpdate::fmt_http_date).unwrap_or_default();
+        // httpdate panics outside 1970..=9999; such a time is left blank.
+        let modified = entry
+            .modified
+            .filter(|t| t.duration_since(UNIX_EPOCH).is_ok_and(|d| d.as_secs() <= LAST_HTTP_DATE_SECOND))
+            .map(httpdate::fmt_http_date)
+            .unwrap_or_default();
         // `./` keeps a name such as `a:b` from reading as a URL scheme.
         let _ = writeln!(
             page,

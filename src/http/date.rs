@@ -7,37 +7,75 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// `strlen("Sun, 06 Nov 1994 08:49:37 GMT")`
 pub const IMF_FIXDATE_LEN: usize = 29;
 
+/// 9999-12-31T23:59:59Z: the last second an IMF-fixdate's four-digit year can spell.
+const LAST_FORMATTABLE_SECOND: u64 = 253_402_300_799;
+
 struct CachedDate {
     second: u64,
     text: [u8; IMF_FIXDATE_LEN],
 }
 
 thread_local! {
-    static CACHE: RefCell<CachedDate> = const {
-        RefCell::new(CachedDate { second: u64::MAX, text: [b' '; IMF_FIXDATE_LEN] })
-    };
+    /// The current second, for `Date`.
+    static NOW: RefCell<CachedDate> = const { RefCell::new(CachedDate::EMPTY) };
+    /// The last other time formatted: a file served again and again has the same
+    /// `Last-Modified` every time.
+    static LAST: RefCell<CachedDate> = const { RefCell::new(CachedDate::EMPTY) };
+}
+
+impl CachedDate {
+    const EMPTY: CachedDate = CachedDate { second: u64::MAX, text: [b' '; IMF_FIXDATE_LEN] };
+
+    fn text_for(&mut self, time: SystemTime) -> [u8; IMF_FIXDATE_LEN] {
+        // httpdate panics outside 1970..=9999; a file's mtime can be anything.
+        let second = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()).min(LAST_FORMATTABLE_SECOND);
+        if self.second != second {
+            let text = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(second));
+            if text.len() == IMF_FIXDATE_LEN {
+                self.text.copy_from_slice(text.as_bytes());
+                self.second = second;
+            }
+        }
+        self.text
+    }
 }
 
 /// Appends the current time as an IMF-fixdate.
 pub fn append_now(out: &mut Vec<u8>) {
     let now = SystemTime::now();
-    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.second != second {
-            let text = httpdate::fmt_http_date(now);
-            if text.len() == IMF_FIXDATE_LEN {
-                cache.text.copy_from_slice(text.as_bytes());
-                cache.second = second;
-            }
-        }
-        out.extend_from_slice(&cache.text);
-    });
+    out.extend_from_slice(&NOW.with(|cache| cache.borrow_mut().text_for(now)));
+}
+
+/// A time as an IMF-fixdate (whole seconds; times before 1970 as the epoch, after 9999 as
+/// its last second).
+#[derive(Debug, Clone, Copy)]
+pub struct ImfFixdate([u8; IMF_FIXDATE_LEN]);
+
+impl ImfFixdate {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("Thu, 01 Jan 1970 00:00:00 GMT")
+    }
+}
+
+pub fn imf_fixdate(time: SystemTime) -> ImfFixdate {
+    ImfFixdate(LAST.with(|cache| cache.borrow_mut().text_for(time)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_times_format_like_httpdate_and_are_remembered_per_second() {
+        for secs in [0u64, 784_111_777, 1_795_681_479, 1_795_681_479, 4_102_444_799] {
+            let time = UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            assert_eq!(imf_fixdate(time).as_str(), httpdate::fmt_http_date(time));
+        }
+        let before_epoch = UNIX_EPOCH - std::time::Duration::from_secs(5);
+        assert_eq!(imf_fixdate(before_epoch).as_str(), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let far_future = UNIX_EPOCH + std::time::Duration::from_secs(300_000_000_000);
+        assert_eq!(imf_fixdate(far_future).as_str(), "Fri, 31 Dec 9999 23:59:59 GMT");
+    }
 
     #[test]
     fn now_is_an_imf_fixdate_that_parses_back() {

@@ -22,6 +22,7 @@ use crate::files::site::Site;
 use crate::files::FileError;
 use crate::http::accept_encoding::{choose_coding, Coding};
 use crate::http::conditional::{evaluate, file_etag, if_range_allows, Precondition, Preconditions, Validators};
+use crate::http::date::imf_fixdate;
 use crate::http::range::{content_range, multipart_pieces, parse_range, ByteRange, MultipartPiece, RangeRequest};
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
@@ -131,7 +132,7 @@ fn respond_with(
     }
     response
         .field("ETag", &etag)
-        .field_fmt("Last-Modified", format_args!("{}", httpdate::HttpDate::from(modified)))
+        .field("Last-Modified", imf_fixdate(modified).as_str())
         .field("Accept-Ranges", "bytes")
         .field("Cache-Control", &site.cache_control);
     Ok(response)

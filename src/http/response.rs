@@ -129,7 +129,7 @@ impl Response {
     pub fn field(&mut self, name: &str, value: &str) -> &mut Response {
         self.fields.push_str(name);
         self.fields.push_str(": ");
-        if value.contains(['\r', '\n']) {
+        if value.bytes().any(|b| b == b'\r' || b == b'\n') {
             self.fields.extend(value.chars().filter(|c| *c != '\r' && *c != '\n'));
         } else {
             self.fields.push_str(value);
