@@ -360,6 +360,12 @@ impl Outgoing {
         Outgoing { buf, pos: 0, head_len, pieces, source, region: None, sent: 0 }
     }
 
+    /// The next piece after the bytes in `buf` goes out with `sendfile`.
+    fn file_region_follows(&self) -> bool {
+        matches!(self.source, Some(Source::File(_)))
+            && matches!(self.pieces.as_slice().first(), Some(Piece::Region { .. }))
+    }
+
     fn body_sent(&self) -> u64 {
         self.sent.saturating_sub(self.head_len as u64)
     }
@@ -369,7 +375,8 @@ impl Outgoing {
         let mut progressed = false;
         loop {
             if self.pos < self.buf.len() {
-                match send_bytes(stream, &self.buf[self.pos..]) {
+                let more = !self.file_region_follows();
+                match send_bytes(stream, &self.buf[self.pos..], more) {
                     Ok(n) => {
                         self.pos += n;
                         self.sent += n as u64;
@@ -436,12 +443,14 @@ fn recv_into_spare(stream: &TcpStream, buf: &mut Vec<u8>, limit: usize) -> io::R
     Ok(n as usize)
 }
 
-/// `send` with `MSG_NOSIGNAL` (a closed peer is an error, not SIGPIPE) and always `MSG_MORE`:
-/// what follows bytes is either a file region (the head and the file's first bytes then share
-/// a segment) or, at the end, `close()`/`shutdown()`, whose FIN pushes the corked tail out and
-/// rides on the last data segment: one segment fewer per connection.
-fn send_bytes(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
-    let flags = libc::MSG_NOSIGNAL | libc::MSG_MORE;
+/// `send` with `MSG_NOSIGNAL` (a closed peer is an error, not SIGPIPE), and `MSG_MORE` when
+/// what follows is more bytes or, at the end, `close()`/`shutdown()`: the FIN then rides on
+/// the last data segment, one segment fewer per connection. Bytes followed by a `sendfile`
+/// region (a large file's head) are pushed at once instead, as nginx does: corked in front
+/// of the file's pages they made the kernel cut a 10 MiB response into 333 segments instead
+/// of 265, and clients got 5–15 % fewer MiB/s (64 KiB and 10 MiB files, wrk and oha).
+fn send_bytes(stream: &TcpStream, bytes: &[u8], more: bool) -> io::Result<usize> {
+    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
     // SAFETY: the pointer and length describe a live slice.
     let n = unsafe { libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), flags) };
     if n < 0 {
