@@ -62,6 +62,15 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 /// least twice as long, and counted against it.
 pub const DEFER_ACCEPT: Duration = Duration::from_secs(1);
 
+/// `TCP_NOTSENT_LOWAT`: a socket counts as writable only while less than this much of what
+/// was written waits unsent (what is in flight is not limited: the congestion window still
+/// grows to the path's bandwidth-delay product). Without it the kernel queues up to the
+/// autotuned send buffer (MiBs) per connection, and the queue is drained by the ACKs the
+/// client sends, on the client's CPU; with 16 KiB (Cloudflare's and h2o's value) the server
+/// refills the socket itself. Measured on loopback with 10 MiB files: 1.6× (wrk) and 3× (oha)
+/// the MiB/s, for twice the server's CPU per byte. Less kernel memory per download, too.
+pub const NOTSENT_LOWAT: libc::c_int = 16 * 1024;
+
 /// Files up to this size are read into memory and sent with the head in one `write`;
 /// larger ones go out with `sendfile` straight from the page cache.
 pub const SMALL_FILE_BYTES: u64 = 32 * 1024;

@@ -2,13 +2,12 @@
 //! them gracefully. The state every thread shares lives here.
 
 use std::fmt;
-use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use log::{info, warn};
@@ -16,7 +15,7 @@ use log::{info, warn};
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
 use crate::limits::DEFER_ACCEPT;
-use crate::socket::acceptor::Burst;
+use crate::socket::acceptor::{Burst, SpareFd};
 use crate::socket::epoll::Waker;
 use crate::socket::listener::bind_listener;
 use crate::socket::pool::run_event_loops;
@@ -41,7 +40,7 @@ pub struct Shared {
     /// accept() failing with EMFILE/ENFILE: logged once per burst.
     pub fd_exhaustion: Burst,
     /// An fd held in reserve for answering 503 when the process is out of fds.
-    pub spare_fd: Mutex<Option<File>>,
+    pub spare_fd: SpareFd,
 }
 
 /// Why the server could not start; `main` prints it as one line and exits with status 2.
@@ -106,7 +105,7 @@ impl Server {
             next_connection_id: AtomicU64::new(1),
             overloaded: Burst::default(),
             fd_exhaustion: Burst::default(),
-            spare_fd: Mutex::new(File::open("/dev/null").ok()),
+            spare_fd: SpareFd::default(),
         };
         Ok(Server { shared: Arc::new(shared) })
     }

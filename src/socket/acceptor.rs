@@ -3,9 +3,9 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use log::{debug, error, info, warn};
@@ -42,7 +42,7 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
                             "{in_flight} connections in flight, the cap: answering 503 until some finish (--max-connections)"
                         );
                     }
-                    refuse(stream);
+                    refuse(&stream);
                     continue;
                 }
                 if let Some(refused) = shared.overloaded.ended() {
@@ -169,25 +169,71 @@ fn peer_address(storage: &libc::sockaddr_storage) -> SocketAddr {
     }
 }
 
-/// nginx's trick for EMFILE: close a spare fd kept for this moment, accept the waiting
-/// connection with it, answer 503, and take the spare back. The client gets an answer
-/// instead of hanging in the backlog. Returns false when no spare was available.
+/// An fd held in reserve for answering 503 when the process is out of fds (nginx's trick).
+/// What it refers to does not matter, only the slot it holds: `/dev/null` at first, the root
+/// folder (duplicated into the slot) after a refusal.
+pub struct SpareFd {
+    fd: Mutex<Option<OwnedFd>>,
+    /// Lost to another thread's accept or open (it took the slot freed for a refusal):
+    /// taken back the next time a connection closes.
+    missing: AtomicBool,
+}
+
+impl Default for SpareFd {
+    fn default() -> SpareFd {
+        let fd = std::fs::File::open("/dev/null").ok().map(OwnedFd::from);
+        SpareFd { missing: AtomicBool::new(fd.is_none()), fd: Mutex::new(fd) }
+    }
+}
+
+impl SpareFd {
+    /// Called when a connection has closed and freed its fds.
+    pub fn restore_if_missing(&self) {
+        if self.missing.load(Ordering::Relaxed) {
+            if let Ok(mut spare) = self.fd.lock() {
+                if spare.is_none() {
+                    *spare = std::fs::File::open("/dev/null").ok().map(OwnedFd::from);
+                }
+                self.missing.store(spare.is_none(), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// EMFILE: close the spare to make room, accept the waiting connection into that slot,
+/// answer 503, then make the slot the spare again with `dup2` over the refused socket's fd
+/// (which closes the socket, its 503 and FIN already queued): the slot is never free for
+/// another thread to take. The client gets an answer instead of hanging in the backlog.
+/// Returns false when no spare was available.
 fn refuse_with_spare_fd(shared: &Shared) -> bool {
-    let Ok(mut spare) = shared.spare_fd.lock() else { return false };
-    if spare.take().is_none() {
-        return false;
+    let spare_fd = &shared.spare_fd;
+    let Ok(mut spare) = spare_fd.fd.lock() else { return false };
+    let Some(held) = spare.take() else { return false };
+    drop(held);
+    match accept_nonblocking(&shared.listener) {
+        Ok((stream, _)) => {
+            refuse(&stream);
+            let slot = stream.into_raw_fd();
+            let source = shared.site.root_dir.as_raw_fd();
+            // SAFETY: both fds are open and owned here; dup3 replaces `slot` atomically.
+            if unsafe { libc::dup3(source, slot, libc::O_CLOEXEC) } == slot {
+                // SAFETY: `slot` now refers to the root folder and belongs to nothing else.
+                *spare = Some(unsafe { OwnedFd::from_raw_fd(slot) });
+            } else {
+                // SAFETY: dup3 failed, so `slot` is still the socket, owned here.
+                drop(unsafe { OwnedFd::from_raw_fd(slot) });
+            }
+        }
+        // Nothing waiting, or another thread took the freed slot first.
+        Err(_) => *spare = std::fs::File::open("/dev/null").ok().map(OwnedFd::from),
     }
-    let accepted = accept_nonblocking(&shared.listener);
-    if let Ok((stream, _)) = accepted {
-        refuse(stream);
-    }
-    *spare = std::fs::File::open("/dev/null").ok();
+    spare_fd.missing.store(spare.is_none(), Ordering::Relaxed);
     spare.is_some()
 }
 
 /// Answers `503 Service Unavailable` with `Retry-After` and closes, without waiting on the
 /// client: what it already sent is read so the close does not turn into a reset.
-fn refuse(mut stream: TcpStream) {
+fn refuse(mut stream: &TcpStream) {
     let mut sink = [0u8; 4096];
     let _ = io::Read::read(&mut stream, &mut sink);
     let out = response_bytes(&Response::error(Status::ServiceUnavailable));

@@ -232,6 +232,7 @@ impl<'s> EventLoop<'s> {
             self.free.push(index);
             self.live -= 1;
             self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+            self.shared.spare_fd.restore_if_missing();
         }
     }
 }

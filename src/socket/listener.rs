@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::limits::LISTEN_BACKLOG;
+use crate::limits::{LISTEN_BACKLOG, NOTSENT_LOWAT};
 
 /// Binds and listens on `addr`, non-blocking (the event loops wait on it with epoll). With
 /// `defer_accept`, connections reach `accept` once they have data or have waited that long.
@@ -20,24 +20,28 @@ pub fn bind_listener(addr: SocketAddr, defer_accept: Option<Duration>) -> io::Re
     // Accepted sockets inherit TCP_NODELAY from the listener on Linux, saving a syscall per
     // connection: a response's last segment leaves at once instead of waiting on Nagle.
     socket.set_tcp_nodelay(true)?;
+    // Also inherited: at most this much data may wait unsent in a socket. See the limit.
+    set_tcp_option(&socket, libc::TCP_NOTSENT_LOWAT, NOTSENT_LOWAT)?;
     if let Some(defer) = defer_accept {
-        set_defer_accept(&socket, defer)?;
+        // In whole seconds: the kernel turns them into SYN-ACK retransmissions.
+        let seconds = libc::c_int::try_from(defer.as_secs()).unwrap_or(libc::c_int::MAX);
+        set_tcp_option(&socket, libc::TCP_DEFER_ACCEPT, seconds)?;
     }
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
 }
 
-/// socket2 has no setter for `TCP_DEFER_ACCEPT` (Linux-only); its value is in seconds.
-fn set_defer_accept(socket: &Socket, defer: Duration) -> io::Result<()> {
-    let seconds = libc::c_int::try_from(defer.as_secs()).unwrap_or(libc::c_int::MAX);
+/// `setsockopt(IPPROTO_TCP, option, value)` for the Linux-only options socket2 has no setter
+/// for (`TCP_DEFER_ACCEPT`, `TCP_NOTSENT_LOWAT`).
+fn set_tcp_option(socket: &Socket, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
     // SAFETY: the fd is open and the option value is a c_int of the size passed.
     let result = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
             libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            (&seconds as *const libc::c_int).cast(),
+            option,
+            (&value as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
@@ -52,31 +56,37 @@ mod tests {
     use super::*;
     use std::net::TcpStream;
 
-    #[test]
-    fn accepted_sockets_inherit_tcp_nodelay() {
-        let listener = bind_listener("127.0.0.1:0".parse().expect("addr"), None).expect("bind");
-        let _client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
-        listener.set_nonblocking(false).expect("blocking accept");
-        let (accepted, _) = listener.accept().expect("accept");
-        assert!(socket2::SockRef::from(&accepted).tcp_nodelay().expect("getsockopt"));
-    }
-
-    #[test]
-    fn defer_accept_holds_a_silent_connection_and_passes_one_with_data() {
-        let listener = bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1))).expect("bind");
+    fn tcp_option(fd: &impl AsRawFd, option: libc::c_int) -> libc::c_int {
         let mut value: libc::c_int = 0;
         let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
         // SAFETY: valid fd and out-pointers sized for a c_int.
         let rc = unsafe {
             libc::getsockopt(
-                listener.as_raw_fd(),
+                fd.as_raw_fd(),
                 libc::IPPROTO_TCP,
-                libc::TCP_DEFER_ACCEPT,
+                option,
                 (&mut value as *mut libc::c_int).cast(),
                 &mut len,
             )
         };
-        assert_eq!(rc, 0);
+        assert_eq!(rc, 0, "getsockopt: {}", io::Error::last_os_error());
+        value
+    }
+
+    #[test]
+    fn accepted_sockets_inherit_tcp_nodelay_and_notsent_lowat() {
+        let listener = bind_listener("127.0.0.1:0".parse().expect("addr"), None).expect("bind");
+        let _client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        listener.set_nonblocking(false).expect("blocking accept");
+        let (accepted, _) = listener.accept().expect("accept");
+        assert!(socket2::SockRef::from(&accepted).tcp_nodelay().expect("getsockopt"));
+        assert_eq!(tcp_option(&accepted, libc::TCP_NOTSENT_LOWAT), NOTSENT_LOWAT);
+    }
+
+    #[test]
+    fn defer_accept_holds_a_silent_connection_and_passes_one_with_data() {
+        let listener = bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1))).expect("bind");
+        let value = tcp_option(&listener, libc::TCP_DEFER_ACCEPT);
         assert!(value >= 1, "TCP_DEFER_ACCEPT is {value}");
         let addr = listener.local_addr().expect("addr");
         let _silent = TcpStream::connect(addr).expect("connect");
