@@ -4,7 +4,7 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -94,6 +94,7 @@ impl Server {
         let listener = bind_listener(addr, defer_accept).map_err(|error| StartError::Bind { addr, error })?;
         config.threads = config.threads.max(1);
         config.max_connections = clamp_to_fd_limit(config.max_connections, config.threads);
+        let spare_fd = SpareFd::new(site.root_dir.as_fd());
         let shared = Shared {
             config,
             site,
@@ -105,7 +106,7 @@ impl Server {
             next_connection_id: AtomicU64::new(1),
             overloaded: Burst::default(),
             fd_exhaustion: Burst::default(),
-            spare_fd: SpareFd::default(),
+            spare_fd,
         };
         Ok(Server { shared: Arc::new(shared) })
     }

@@ -10,8 +10,9 @@
 //! thing (write, truncate, rename, unlink, chmod, utimes, a new sibling or index page), so a
 //! change that completed before a request arrived is seen before that request is answered:
 //! any event at all empties the cache. Not seen by inotify: writes through a shared `mmap`,
-//! and changes made by another machine on a network file system; `--no-file-cache` turns the
-//! cache off for such roots. Only paths without symlinks are kept.
+//! changes made by another machine on a network file system, and a file system mounted over
+//! a served folder; `--no-file-cache` turns the cache off for such roots. Only paths without
+//! symlinks are kept.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -76,10 +77,10 @@ pub fn lookup(site: &Site, named: Named<'_>) -> Option<Rc<CachedFile>> {
     })
 }
 
-/// Reads the small regular file `relative` (what `named` resolved to) and its siblings into
-/// the cache, watched. `None` when it cannot be cached (too big, a symlink on the path, the
-/// cache full, no inotify): the caller serves it from disk.
-pub fn load(site: &Site, named: Named<'_>, relative: &str) -> Option<Rc<CachedFile>> {
+/// Reads the small regular file `relative` (what `named` resolved to, `len` bytes when it was
+/// opened) and its siblings into the cache, watched. `None` when it cannot be cached (too big,
+/// a symlink on the path, the cache full, no inotify): the caller serves it from disk.
+pub fn load(site: &Site, named: Named<'_>, relative: &str, len: u64) -> Option<Rc<CachedFile>> {
     if !site.file_cache {
         return None;
     }
@@ -87,7 +88,9 @@ pub fn load(site: &Site, named: Named<'_>, relative: &str) -> Option<Rc<CachedFi
         let mut cache = cache.borrow_mut();
         cache.for_site(site);
         cache.forget_if_changed();
-        if cache.files.len() + cache.indexes.len() >= FILE_CACHE_FILES {
+        // A full cache takes no more: nothing is watched or read for a file it cannot keep.
+        let room = FILE_CACHE_BYTES.saturating_sub(cache.bytes) as u64;
+        if cache.files.len() + cache.indexes.len() >= FILE_CACHE_FILES || len > room {
             return None;
         }
         let loaded = cache.read_watched(site, relative);

@@ -56,7 +56,7 @@ fn serve_file(
     metadata: &Metadata,
 ) -> Result<Response, FileError> {
     if metadata.len() <= SMALL_FILE_BYTES {
-        if let Some(cached) = file_cache::load(site, named, relative) {
+        if let Some(cached) = file_cache::load(site, named, relative, metadata.len()) {
             return cached_file_response(head, site, &cached);
         }
     }

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -170,8 +170,8 @@ fn peer_address(storage: &libc::sockaddr_storage) -> SocketAddr {
 }
 
 /// An fd held in reserve for answering 503 when the process is out of fds (nginx's trick).
-/// What it refers to does not matter, only the slot it holds: `/dev/null` at first, the root
-/// folder (duplicated into the slot) after a refusal.
+/// What it refers to does not matter, only the slot it holds: it is a duplicate of the root
+/// folder's fd, which needs no path (a chroot without `/dev` has no `/dev/null`).
 pub struct SpareFd {
     fd: Mutex<Option<OwnedFd>>,
     /// Lost to another thread's accept or open (it took the slot freed for a refusal):
@@ -179,20 +179,18 @@ pub struct SpareFd {
     missing: AtomicBool,
 }
 
-impl Default for SpareFd {
-    fn default() -> SpareFd {
-        let fd = std::fs::File::open("/dev/null").ok().map(OwnedFd::from);
+impl SpareFd {
+    pub fn new(root: BorrowedFd<'_>) -> SpareFd {
+        let fd = root.try_clone_to_owned().ok();
         SpareFd { missing: AtomicBool::new(fd.is_none()), fd: Mutex::new(fd) }
     }
-}
 
-impl SpareFd {
     /// Called when a connection has closed and freed its fds.
-    pub fn restore_if_missing(&self) {
+    pub fn restore_if_missing(&self, root: BorrowedFd<'_>) {
         if self.missing.load(Ordering::Relaxed) {
             if let Ok(mut spare) = self.fd.lock() {
                 if spare.is_none() {
-                    *spare = std::fs::File::open("/dev/null").ok().map(OwnedFd::from);
+                    *spare = root.try_clone_to_owned().ok();
                 }
                 self.missing.store(spare.is_none(), Ordering::Relaxed);
             }
@@ -225,7 +223,7 @@ fn refuse_with_spare_fd(shared: &Shared) -> bool {
             }
         }
         // Nothing waiting, or another thread took the freed slot first.
-        Err(_) => *spare = std::fs::File::open("/dev/null").ok().map(OwnedFd::from),
+        Err(_) => *spare = shared.site.root_dir.as_fd().try_clone_to_owned().ok(),
     }
     spare_fd.missing.store(spare.is_none(), Ordering::Relaxed);
     spare.is_some()

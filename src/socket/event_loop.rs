@@ -3,7 +3,7 @@
 //! pool thread, all accepting from the same listener.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -232,7 +232,7 @@ impl<'s> EventLoop<'s> {
             self.free.push(index);
             self.live -= 1;
             self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-            self.shared.spare_fd.restore_if_missing();
+            self.shared.spare_fd.restore_if_missing(self.shared.site.root_dir.as_fd());
         }
     }
 }
