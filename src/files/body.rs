@@ -35,7 +35,9 @@ impl Source {
     /// The in-memory bytes of a region, `None` for a file or a region past the end.
     pub fn memory_region(&self, offset: u64, len: u64) -> Option<&[u8]> {
         match self {
-            Source::Memory(bytes) => bytes.get(usize::try_from(offset).ok()?..usize::try_from(offset + len).ok()?),
+            Source::Memory(bytes) => {
+                bytes.get(usize::try_from(offset).ok()?..usize::try_from(offset.checked_add(len)?).ok()?)
+            }
             Source::File(_) => None,
         }
     }
@@ -68,5 +70,22 @@ impl Body {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_regions_stay_inside_the_bytes() {
+        let source = Source::Memory(Arc::from(&b"0123456789"[..]));
+        assert_eq!(source.memory_region(2, 3), Some(&b"234"[..]));
+        assert_eq!(source.memory_region(0, 10), Some(&b"0123456789"[..]));
+        assert_eq!(source.memory_region(10, 0), Some(&b""[..]));
+        assert_eq!(source.memory_region(8, 3), None);
+        assert_eq!(source.memory_region(u64::MAX, 2), None);
+        let file = Source::File(File::open("/dev/null").expect("open /dev/null"));
+        assert_eq!(file.memory_region(0, 0), None);
     }
 }
