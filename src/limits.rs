@@ -84,7 +84,7 @@ pub const FILE_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// inotify watches one loop may hold (files, siblings, folders) before it drops its cache
 /// and starts over: each pins an inode and counts against `fs.inotify.max_user_watches`,
-/// which other programs of the same user need too.
+/// which other programs of the same user need too (never more than a sixteenth of it).
 pub const FILE_CACHE_WATCHES: usize = 4096;
 
 /// How many connections one event loop accepts per wake-up before it serves the ones it

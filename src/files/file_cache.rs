@@ -22,7 +22,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::debug;
@@ -177,8 +177,9 @@ impl FileCache {
     }
 
     fn watcher(&mut self) -> Option<&mut Watcher> {
-        if self.watcher.as_ref().is_some_and(|w| w.watches.len() >= FILE_CACHE_WATCHES) {
-            debug!("file cache: {FILE_CACHE_WATCHES} watches held; starting over");
+        let cap = watch_cap();
+        if self.watcher.as_ref().is_some_and(|w| w.watches.len() >= cap) {
+            debug!("file cache: {cap} watches held; starting over");
             self.forget();
             self.watcher = None;
         }
@@ -315,6 +316,21 @@ impl Watcher {
     }
 }
 
+/// Watches one loop may hold: `FILE_CACHE_WATCHES`, or a sixteenth of the user's
+/// `fs.inotify.max_user_watches` when that is smaller (8192 on kernels before 5.11), so that
+/// a server with many loops leaves the user's other programs their watches.
+fn watch_cap() -> usize {
+    static CAP: OnceLock<usize> = OnceLock::new();
+    *CAP.get_or_init(|| {
+        let limit = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches").ok();
+        cap_for_user_limit(limit.and_then(|text| text.trim().parse().ok()))
+    })
+}
+
+fn cap_for_user_limit(limit: Option<usize>) -> usize {
+    limit.map_or(FILE_CACHE_WATCHES, |limit| (limit / 16).clamp(1, FILE_CACHE_WATCHES))
+}
+
 fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: the buffer is valid for writes of its length.
     let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
@@ -322,4 +338,17 @@ fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
         return Err(io::Error::last_os_error());
     }
     Ok(n as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watch_cap_leaves_most_of_the_users_limit_to_others() {
+        assert_eq!(cap_for_user_limit(Some(8192)), 512);
+        assert_eq!(cap_for_user_limit(Some(1_048_576)), FILE_CACHE_WATCHES);
+        assert_eq!(cap_for_user_limit(Some(3)), 1);
+        assert_eq!(cap_for_user_limit(None), FILE_CACHE_WATCHES);
+    }
 }
