@@ -49,6 +49,7 @@ use rawserve::files::listing::render_listing;
 use rawserve::files::resolve::{resolve_path, Resolved};
 use rawserve::files::site::Site;
 use rawserve::http::conditional::file_etag;
+use rawserve::http::date::imf_fixdate;
 use rawserve::http::exchange::{answer_head, respond_to_bytes};
 use rawserve::http::head::{scan_head, HeadScan};
 use rawserve::http::request::{empty_field_slots, parse_request};
@@ -214,7 +215,7 @@ fn typical_response(len: u64, modified: SystemTime, cache_control: &str) -> Resp
     response
         .field("Content-Type", "text/css; charset=utf-8")
         .field("ETag", &file_etag(len, modified))
-        .field_fmt("Last-Modified", format_args!("{}", httpdate::HttpDate::from(modified)))
+        .field("Last-Modified", imf_fixdate(modified).as_str())
         .field("Accept-Ranges", "bytes")
         .field("Cache-Control", cache_control);
     response

@@ -71,6 +71,11 @@ pub const DEFER_ACCEPT: Duration = Duration::from_secs(1);
 /// the MiB/s, for twice the server's CPU per byte. Less kernel memory per download, too.
 pub const NOTSENT_LOWAT: libc::c_int = 16 * 1024;
 
+/// 9999-12-31T23:59:59Z: the last second an HTTP date's four-digit year can spell (httpdate
+/// panics past it, and before 1970). File times outside are clamped (`Last-Modified`) or left
+/// out (listings).
+pub const LAST_HTTP_DATE_SECOND: u64 = 253_402_300_799;
+
 /// Files up to this size are read into memory and sent with the head in one `write`;
 /// larger ones go out with `sendfile` straight from the page cache.
 pub const SMALL_FILE_BYTES: u64 = 32 * 1024;

@@ -59,12 +59,7 @@ pub enum Named<'p> {
 
 /// The cached file for a URL path, if this loop has it and nothing changed since.
 pub fn lookup(site: &Site, named: Named<'_>) -> Option<Rc<CachedFile>> {
-    if !site.file_cache {
-        return None;
-    }
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        cache.for_site(site);
+    with_cache(site, |cache| {
         if cache.files.is_empty() && cache.indexes.is_empty() {
             return None;
         }
@@ -81,12 +76,7 @@ pub fn lookup(site: &Site, named: Named<'_>) -> Option<Rc<CachedFile>> {
 /// opened) and its siblings into the cache, watched. `None` when it cannot be cached (too big,
 /// a symlink on the path, the cache full, no inotify): the caller serves it from disk.
 pub fn load(site: &Site, named: Named<'_>, relative: &str, len: u64) -> Option<Rc<CachedFile>> {
-    if !site.file_cache {
-        return None;
-    }
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        cache.for_site(site);
+    with_cache(site, |cache| {
         cache.forget_if_changed();
         // A full cache takes no more: nothing is watched or read for a file it cannot keep.
         let room = FILE_CACHE_BYTES.saturating_sub(cache.bytes) as u64;
@@ -123,13 +113,19 @@ pub fn load(site: &Site, named: Named<'_>, relative: &str, len: u64) -> Option<R
 
 /// Creates this thread's inotify instance now, so a loop's fds are all open from its start.
 pub fn prepare(site: &Site) {
-    if site.file_cache {
-        CACHE.with(|cache| {
-            let mut cache = cache.borrow_mut();
-            cache.for_site(site);
-            cache.watcher();
-        });
+    with_cache(site, |cache| cache.watcher().map(|_| ()));
+}
+
+/// Runs `f` on this thread's cache for `site`; `None` when the site has the cache off.
+fn with_cache<R>(site: &Site, f: impl FnOnce(&mut FileCache) -> Option<R>) -> Option<R> {
+    if !site.file_cache {
+        return None;
     }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        cache.for_site(site);
+        f(&mut cache)
+    })
 }
 
 thread_local! {

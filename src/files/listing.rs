@@ -6,13 +6,11 @@ use std::fs;
 use std::os::fd::AsRawFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// 9999-12-31T23:59:59Z, the last second an HTTP date's four-digit year can spell.
-const LAST_HTTP_DATE_SECOND: u64 = 253_402_300_799;
-
 use crate::files::resolve::open_beneath;
 use crate::files::site::Site;
 use crate::files::url_path::{encode_path, encode_segment, UrlPath};
 use crate::files::FileError;
+use crate::limits::LAST_HTTP_DATE_SECOND;
 
 struct Entry {
     name: String,

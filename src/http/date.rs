@@ -4,11 +4,10 @@
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::limits::LAST_HTTP_DATE_SECOND;
+
 /// `strlen("Sun, 06 Nov 1994 08:49:37 GMT")`
 pub const IMF_FIXDATE_LEN: usize = 29;
-
-/// 9999-12-31T23:59:59Z: the last second an IMF-fixdate's four-digit year can spell.
-const LAST_FORMATTABLE_SECOND: u64 = 253_402_300_799;
 
 struct CachedDate {
     second: u64,
@@ -28,7 +27,7 @@ impl CachedDate {
 
     fn text_for(&mut self, time: SystemTime) -> [u8; IMF_FIXDATE_LEN] {
         // httpdate panics outside 1970..=9999; a file's mtime can be anything.
-        let second = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()).min(LAST_FORMATTABLE_SECOND);
+        let second = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()).min(LAST_HTTP_DATE_SECOND);
         if self.second != second {
             let text = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(second));
             if text.len() == IMF_FIXDATE_LEN {

@@ -57,12 +57,7 @@ pub fn cached_file_response(
     site: &Site,
     cached: &CachedFile,
 ) -> Result<Response, FileError> {
-    let chosen = choose_coding(head.field("accept-encoding"), cached.brotli.is_some(), cached.gzip.is_some());
-    let (snapshot, coding) = match (chosen, &cached.brotli, &cached.gzip) {
-        (Some(Coding::Brotli), Some(snapshot), _) => (snapshot, Some(Coding::Brotli)),
-        (Some(Coding::Gzip), _, Some(snapshot)) => (snapshot, Some(Coding::Gzip)),
-        _ => (&cached.plain, None),
-    };
+    let (snapshot, coding) = negotiate(head, &cached.plain, cached.brotli.as_ref(), cached.gzip.as_ref());
     let selected = Representation {
         source: Source::Memory(Arc::clone(&snapshot.bytes)),
         len: snapshot.bytes.len() as u64,
@@ -149,19 +144,23 @@ fn select_representation(
     file: File,
     metadata: &Metadata,
 ) -> (Representation, bool) {
-    let plain = describe(file, metadata, None);
     if !compressible(content_type) {
-        return (plain, false);
+        return (describe(file, metadata, None), false);
     }
     let [brotli, gzip] = find_siblings(site, relative, [Coding::Brotli.file_suffix(), Coding::Gzip.file_suffix()]);
     let has_variants = brotli.is_some() || gzip.is_some();
-    let chosen = choose_coding(head.field("accept-encoding"), brotli.is_some(), gzip.is_some());
-    let selected = match (chosen, brotli, gzip) {
-        (Some(Coding::Brotli), Some((file, m)), _) => describe(file, &m, Some(Coding::Brotli)),
-        (Some(Coding::Gzip), _, Some((file, m))) => describe(file, &m, Some(Coding::Gzip)),
-        _ => plain,
-    };
-    (selected, has_variants)
+    let ((file, metadata), coding) = negotiate(head, (file, metadata.clone()), brotli, gzip);
+    (describe(file, &metadata, coding), has_variants)
+}
+
+/// The variant that Accept-Encoding chooses among those that exist (RFC 9110 §12.5.3), and
+/// its coding: the same choice for files on disk and files in memory.
+fn negotiate<T>(head: &RequestHead<'_, '_>, plain: T, brotli: Option<T>, gzip: Option<T>) -> (T, Option<Coding>) {
+    match (choose_coding(head.field("accept-encoding"), brotli.is_some(), gzip.is_some()), brotli, gzip) {
+        (Some(Coding::Brotli), Some(brotli), _) => (brotli, Some(Coding::Brotli)),
+        (Some(Coding::Gzip), _, Some(gzip)) => (gzip, Some(Coding::Gzip)),
+        _ => (plain, None),
+    }
 }
 
 fn describe(file: File, metadata: &Metadata, coding: Option<Coding>) -> Representation {

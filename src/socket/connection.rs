@@ -411,10 +411,10 @@ impl Outgoing {
                         self.pos = 0;
                     }
                     Some(Piece::Region { offset, len }) => match &self.source {
-                        Some(Source::Memory(_)) => {
-                            let Some(bytes) = self.source.as_ref().and_then(|s| s.memory_region(offset, len)) else {
-                                return Err(io::Error::other("region past the end of the bytes"));
-                            };
+                        Some(memory @ Source::Memory(_)) => {
+                            let bytes = memory
+                                .memory_region(offset, len)
+                                .ok_or_else(|| io::Error::other("region past the end of the bytes"))?;
                             self.buf.clear();
                             self.buf.extend_from_slice(bytes);
                             self.pos = 0;
