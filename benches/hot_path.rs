@@ -19,11 +19,11 @@
 //!   `build+write` (the fields made from the file's metadata, as `file_response` does).
 //! - `syscall_floor`: `getppid` (the cost of entering the kernel at all on this machine), a plain
 //!   open + fstat + close of the same file, and a failed lookup of a missing `.br` sibling (what
-//!   `answer_head` pays twice per text file).
+//!   a lookup from disk pays twice per text file).
 //! - `pipeline/parse+resolve+head`: the issue's < 1 µs target, as the server runs it: the
-//!   head scanned, `answer_head` (parse, target, the loop's file cache: one non-blocking
-//!   `read` of its inotify queue, then the response for the file in memory, validators,
-//!   preconditions) and `write_response_head`. `css` is a text file (siblings looked for),
+//!   head scanned, `exchange::answer` (parse, target, the loop's file cache: one look at its
+//!   change watch, then the response for the file in memory, validators, preconditions, and
+//!   the head written with the first piece of the body beside it). `css` is a text file (siblings looked for),
 //!   `bin` is not.
 //! - `pipeline/parse+resolve+head (disk)`: the same with the file cache off
 //!   (`--no-file-cache`): open, fstat, sibling lookups, read and close on every request.
@@ -44,13 +44,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, Throughput};
 
-use rawserve::files::body::Body;
+use std::sync::Arc;
+
+use rawserve::files::body::{Body, Source};
 use rawserve::files::listing::render_listing;
 use rawserve::files::resolve::{resolve_path, Resolved};
 use rawserve::files::site::Site;
 use rawserve::http::conditional::file_etag;
-use rawserve::http::date::imf_fixdate;
-use rawserve::http::exchange::{answer_head, respond_to_bytes};
+use rawserve::http::date::Dates;
+use rawserve::http::exchange::{answer, respond_to_bytes, LoopState, Service};
 use rawserve::http::head::{scan_head, HeadScan};
 use rawserve::http::request::{empty_field_slots, parse_request};
 use rawserve::http::response::{write_response_head, Response, Status};
@@ -208,21 +210,21 @@ fn resolve_step(site: &Site, target: &str) -> u64 {
 }
 
 /// The fields `file_response` puts on a typical 200, made from the file's length and mtime,
-/// the way it makes them.
-fn typical_response(len: u64, modified: SystemTime, cache_control: &str) -> Response {
-    let mut response = Response::new(Status::Ok, Body::empty());
-    response.content_length = len;
+/// the way it makes them (the body: the file's bytes in memory).
+fn typical_response(bytes: &Arc<[u8]>, modified: SystemTime, cache_control: &str, dates: &mut Dates) -> Response {
+    let len = bytes.len() as u64;
+    let mut response = Response::new(Status::Ok, Body::region(Source::Memory(Arc::clone(bytes)), 0, len));
     response
         .field("Content-Type", "text/css; charset=utf-8")
         .field("ETag", &file_etag(len, modified))
-        .field("Last-Modified", imf_fixdate(modified).as_str())
+        .field("Last-Modified", dates.imf_fixdate(modified).as_str())
         .field("Accept-Ranges", "bytes")
         .field("Cache-Control", cache_control);
     response
 }
 
 /// scan + parse + target + resolve + response head, into a reused buffer.
-fn pipeline_step(site: &Site, bytes: &[u8], out: &mut Vec<u8>) -> usize {
+fn pipeline_step(site: &Site, bytes: &[u8], out: &mut Vec<u8>, dates: &mut Dates) -> usize {
     let mut scanned = 0;
     let Ok(HeadScan::Complete(len)) = scan_head(bytes, &mut scanned) else { panic!("complete head") };
     let mut slots = empty_field_slots();
@@ -230,21 +232,25 @@ fn pipeline_step(site: &Site, bytes: &[u8], out: &mut Vec<u8>) -> usize {
     let path = parse_target(head.target).expect("valid target");
     let Ok(Resolved::File { metadata, .. }) = resolve_path(site, &path) else { panic!("a file") };
     let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
-    let response = typical_response(metadata.len(), modified, &site.cache_control);
+    let mut response = Response::new(Status::Ok, Body::empty());
+    response
+        .field("Content-Type", "text/css; charset=utf-8")
+        .field("ETag", &file_etag(metadata.len(), modified))
+        .field("Last-Modified", dates.imf_fixdate(modified).as_str())
+        .field("Accept-Ranges", "bytes")
+        .field("Cache-Control", &site.cache_control);
     out.clear();
-    write_response_head(out, &response);
+    write_response_head(out, &response, dates);
     out.len()
 }
 
-/// What the connection does with a complete head: the real handler (through the file cache
-/// when the site has it on), then the head bytes.
-fn answer_step(site: &Site, bytes: &[u8], out: &mut Vec<u8>) -> usize {
+/// What the connection's reader does with a complete head: the real handler (through the
+/// file cache when the site has it on), the head bytes written, the first piece beside them.
+fn answer_step(service: &Service, state: &mut LoopState, bytes: &[u8]) -> usize {
     let mut scanned = 0;
     let Ok(HeadScan::Complete(len)) = scan_head(bytes, &mut scanned) else { panic!("complete head") };
-    let answer = answer_head(&bytes[..len], site, false);
-    out.clear();
-    write_response_head(out, &answer.response);
-    out.len() + answer.response.body.pieces.len()
+    let transmission = answer(&bytes[..len], false, service, state);
+    transmission.bytes.len() + transmission.rest.len()
 }
 
 fn listing_step(site: &Site) -> usize {
@@ -266,9 +272,35 @@ fn loopback_get(addr: SocketAddr, request: &[u8], buf: &mut Vec<u8>) -> usize {
 // Census and benches
 // ---------------------------------------------------------------------------------------
 
-fn print_census(site: &Site, disk: &Site) {
+/// A site and its own loop state, as one event loop holds them.
+struct Served {
+    service: Service,
+    state: LoopState,
+}
+
+impl Served {
+    fn new(site: Site) -> Served {
+        let service = Service::new(site);
+        let state = LoopState::new(&service);
+        Served { service, state }
+    }
+
+    fn answer(&mut self, bytes: &[u8]) -> usize {
+        answer_step(&self.service, &mut self.state, bytes)
+    }
+
+    fn respond(&mut self, bytes: &[u8]) -> Vec<u8> {
+        respond_to_bytes(bytes, &self.service, &mut self.state)
+    }
+}
+
+fn print_census(cached: &mut Served, disk: &mut Served) {
     let mut out = Vec::with_capacity(1024);
-    let rows: Vec<(&str, (f64, f64))> = vec![
+    let mut dates = Dates::default();
+    let site = &cached.service.site;
+    let css: Arc<[u8]> = fs::read(site.root.join("assets/app.css")).expect("read").into();
+    let modified = fs::metadata(site.root.join("assets/app.css")).and_then(|m| m.modified()).expect("mtime");
+    let mut rows: Vec<(&str, (f64, f64))> = vec![
         (
             "parse_head/curl",
             census(1000, || {
@@ -287,43 +319,19 @@ fn print_census(site: &Site, disk: &Site) {
                 black_box(resolve_step(site, black_box("/assets/app.css")));
             }),
         ),
-        ("response_head/build+write", {
-            let modified = fs::metadata(site.root.join("assets/app.css")).and_then(|m| m.modified()).expect("mtime");
+        (
+            "response_head/build+write",
             census(1000, || {
-                let response = typical_response(1024, modified, &site.cache_control);
+                let response = typical_response(&css, modified, &site.cache_control, &mut dates);
                 out.clear();
-                write_response_head(&mut out, &response);
+                write_response_head(&mut out, &response, &mut dates);
                 black_box(out.len());
-            })
-        }),
+            }),
+        ),
         (
             "pipeline/parse+open+head (steps)",
             census(1000, || {
-                black_box(pipeline_step(site, CURL_HEAD, &mut out));
-            }),
-        ),
-        (
-            "pipeline/parse+resolve+head css",
-            census(1000, || {
-                black_box(answer_step(site, CURL_HEAD, &mut out));
-            }),
-        ),
-        (
-            "pipeline/parse+resolve+head bin",
-            census(1000, || {
-                black_box(answer_step(site, BIN_HEAD, &mut out));
-            }),
-        ),
-        (
-            "pipeline/parse+resolve+head (disk) css",
-            census(1000, || {
-                black_box(answer_step(disk, CURL_HEAD, &mut out));
-            }),
-        ),
-        (
-            "respond_to_bytes/1k_css",
-            census(1000, || {
-                black_box(respond_to_bytes(CURL_HEAD, site).len());
+                black_box(pipeline_step(site, CURL_HEAD, &mut out, &mut dates));
             }),
         ),
         (
@@ -333,6 +341,30 @@ fn print_census(site: &Site, disk: &Site) {
             }),
         ),
     ];
+    rows.push((
+        "pipeline/parse+resolve+head css",
+        census(1000, || {
+            black_box(cached.answer(CURL_HEAD));
+        }),
+    ));
+    rows.push((
+        "pipeline/parse+resolve+head bin",
+        census(1000, || {
+            black_box(cached.answer(BIN_HEAD));
+        }),
+    ));
+    rows.push((
+        "pipeline/parse+resolve+head (disk) css",
+        census(1000, || {
+            black_box(disk.answer(CURL_HEAD));
+        }),
+    ));
+    rows.push((
+        "respond_to_bytes/1k_css",
+        census(1000, || {
+            black_box(cached.respond(CURL_HEAD).len());
+        }),
+    ));
     eprintln!("\nheap allocations per request (census, before the timed benches):");
     eprintln!("  {:<38} {:>8} {:>10}", "step", "allocs", "bytes");
     for (name, (allocs, bytes)) in rows {
@@ -341,26 +373,29 @@ fn print_census(site: &Site, disk: &Site) {
     eprintln!();
 }
 
-fn bench_in_memory(c: &mut Criterion, site: &Site, disk: &Site) {
+fn bench_in_memory(c: &mut Criterion, cached: &mut Served, disk: &mut Served) {
     let mut group = c.benchmark_group("parse_head");
     group.bench_function("curl", |b| b.iter(|| parse_step(black_box(CURL_HEAD))));
     group.bench_function("browser", |b| b.iter(|| parse_step(black_box(BROWSER_HEAD))));
     group.finish();
 
+    let site = &cached.service.site;
     let mut group = c.benchmark_group("resolve");
     group.bench_function("parse_target", |b| b.iter(|| parse_target(black_box("/assets/app.css?v=3")).is_ok()));
     group.bench_function("file", |b| b.iter(|| resolve_step(site, black_box("/assets/app.css"))));
     group.bench_function("folder", |b| b.iter(|| resolve_step(site, black_box("/list/"))));
     group.finish();
 
+    let css: Arc<[u8]> = fs::read(site.root.join("assets/app.css")).expect("read").into();
     let modified = fs::metadata(site.root.join("assets/app.css")).and_then(|m| m.modified()).expect("mtime");
+    let mut dates = Dates::default();
     let mut out = Vec::with_capacity(1024);
     let mut group = c.benchmark_group("response_head");
-    let built = typical_response(1024, modified, &site.cache_control);
+    let built = typical_response(&css, modified, &site.cache_control, &mut dates);
     group.bench_function("write", |b| {
         b.iter(|| {
             out.clear();
-            write_response_head(&mut out, black_box(&built));
+            write_response_head(&mut out, black_box(&built), &mut dates);
             out.len()
         })
     });
@@ -368,9 +403,9 @@ fn bench_in_memory(c: &mut Criterion, site: &Site, disk: &Site) {
     group.bench_function("date_format_string", |b| b.iter(|| httpdate::fmt_http_date(black_box(modified))));
     group.bench_function("build+write", |b| {
         b.iter(|| {
-            let response = typical_response(black_box(1024), black_box(modified), &site.cache_control);
+            let response = typical_response(black_box(&css), black_box(modified), &site.cache_control, &mut dates);
             out.clear();
-            write_response_head(&mut out, &response);
+            write_response_head(&mut out, &response, &mut dates);
             out.len()
         })
     });
@@ -380,34 +415,32 @@ fn bench_in_memory(c: &mut Criterion, site: &Site, disk: &Site) {
     let mut group = c.benchmark_group("syscall_floor");
     // SAFETY: getppid has no preconditions.
     group.bench_function("getppid", |b| b.iter(|| unsafe { libc::getppid() }));
-    let css = site.root.join("assets/app.css");
+    let css_path = site.root.join("assets/app.css");
     group.bench_function("open+fstat+close", |b| {
-        b.iter(|| fs::File::open(black_box(&css)).and_then(|f| f.metadata()).map(|m| m.len()).unwrap_or(0))
+        b.iter(|| fs::File::open(black_box(&css_path)).and_then(|f| f.metadata()).map(|m| m.len()).unwrap_or(0))
     });
-    group.bench_function("failed_openat2_sibling", |b| {
+    group.bench_function("failed_open_sibling", |b| {
         b.iter(|| resolve_path(site, &parse_target(black_box("/assets/app.css.br")).expect("valid target")).is_err())
     });
-    group.finish();
-
-    let mut group = c.benchmark_group("pipeline");
-    group.bench_function("parse+resolve+head/css", |b| b.iter(|| answer_step(site, black_box(CURL_HEAD), &mut out)));
-    group.bench_function("parse+resolve+head/bin", |b| b.iter(|| answer_step(site, black_box(BIN_HEAD), &mut out)));
-    group.bench_function("parse+resolve+head (disk)/css", |b| {
-        b.iter(|| answer_step(disk, black_box(CURL_HEAD), &mut out))
+    group.bench_function("parse+open+head (steps)", |b| {
+        b.iter(|| pipeline_step(site, black_box(CURL_HEAD), &mut out, &mut dates))
     });
-    group.bench_function("parse+resolve+head (disk)/bin", |b| {
-        b.iter(|| answer_step(disk, black_box(BIN_HEAD), &mut out))
-    });
-    group.bench_function("parse+open+head (steps)", |b| b.iter(|| pipeline_step(site, black_box(CURL_HEAD), &mut out)));
     group.finish();
 
     let mut group = c.benchmark_group("listing");
     group.bench_function("50_entries", |b| b.iter(|| listing_step(site)));
     group.finish();
 
+    let mut group = c.benchmark_group("pipeline");
+    group.bench_function("parse+resolve+head/css", |b| b.iter(|| cached.answer(black_box(CURL_HEAD))));
+    group.bench_function("parse+resolve+head/bin", |b| b.iter(|| cached.answer(black_box(BIN_HEAD))));
+    group.bench_function("parse+resolve+head (disk)/css", |b| b.iter(|| disk.answer(black_box(CURL_HEAD))));
+    group.bench_function("parse+resolve+head (disk)/bin", |b| b.iter(|| disk.answer(black_box(BIN_HEAD))));
+    group.finish();
+
     let mut group = c.benchmark_group("respond_to_bytes");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("1k_css", |b| b.iter(|| respond_to_bytes(black_box(CURL_HEAD), site).len()));
+    group.bench_function("1k_css", |b| b.iter(|| cached.respond(black_box(CURL_HEAD)).len()));
     group.finish();
 }
 
@@ -433,15 +466,15 @@ fn bench_loopback(c: &mut Criterion, root: &Path) {
 
 fn main() {
     let fixture = Fixture::new();
-    let site = fixture.site();
-    let disk = fixture.site_without_file_cache();
+    let mut cached = Served::new(fixture.site());
+    let mut disk = Served::new(fixture.site_without_file_cache());
     // Sanity: the steps answer what they should before anything is timed.
-    assert!(respond_to_bytes(CURL_HEAD, &site).starts_with(b"HTTP/1.1 200 OK\r\n"));
-    assert!(respond_to_bytes(BIN_HEAD, &site).starts_with(b"HTTP/1.1 200 OK\r\n"));
-    print_census(&site, &disk);
+    assert!(cached.respond(CURL_HEAD).starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(cached.respond(BIN_HEAD).starts_with(b"HTTP/1.1 200 OK\r\n"));
+    print_census(&mut cached, &mut disk);
 
     let mut c = Criterion::default().warm_up_time(Duration::from_secs(1)).configure_from_args();
-    bench_in_memory(&mut c, &site, &disk);
+    bench_in_memory(&mut c, &mut cached, &mut disk);
     bench_loopback(&mut c, fixture.path());
     c.final_summary();
 }

@@ -62,6 +62,10 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 /// least twice as long, and counted against it.
 pub const DEFER_ACCEPT: Duration = Duration::from_secs(1);
 
+/// The head buffer a connection starts with; it doubles up to `MAX_HEAD_BYTES` (+1, so "too
+/// large" can be told from "exactly full"). Browsers' heads are 300–1500 bytes.
+pub const INITIAL_HEAD_BUFFER: usize = 2048;
+
 /// `TCP_NOTSENT_LOWAT`: a socket counts as writable only while less than this much of what
 /// was written waits unsent (what is in flight is not limited: the congestion window still
 /// grows to the path's bandwidth-delay product). Without it the kernel queues up to the
@@ -69,7 +73,7 @@ pub const DEFER_ACCEPT: Duration = Duration::from_secs(1);
 /// client sends, on the client's CPU; with 16 KiB (Cloudflare's and h2o's value) the server
 /// refills the socket itself. Measured on loopback with 10 MiB files: 1.6× (wrk) and 3× (oha)
 /// the MiB/s, for twice the server's CPU per byte. Less kernel memory per download, too.
-pub const NOTSENT_LOWAT: libc::c_int = 16 * 1024;
+pub const NOTSENT_LOWAT: i32 = 16 * 1024;
 
 /// 9999-12-31T23:59:59Z: the last second an HTTP date's four-digit year can spell (httpdate
 /// panics past it, and before 1970). File times outside are clamped (`Last-Modified`) or left
@@ -92,6 +96,17 @@ pub const FILE_CACHE_BYTES: usize = 4 * 1024 * 1024;
 /// which other programs of the same user need too (never more than a sixteenth of it).
 pub const FILE_CACHE_WATCHES: usize = 4096;
 
+/// How many files without precompressed siblings each event loop remembers (with their
+/// folder's modification time) before starting over.
+pub const REMEMBERED_FILES: usize = 4096;
+
+/// File times come from a coarse clock (a few ms on Linux, and clocks can step): a change made
+/// within the same tick as the last one leaves the time unchanged. So a file or folder changed
+/// less than this long ago is not remembered by anything that relies on its time staying put
+/// (the sibling memory, the file cache without inotify); it is looked at afresh every time
+/// until it settles, like git's "racy git" rule.
+pub const SETTLE_TIME: Duration = Duration::from_secs(1);
+
 /// How many connections one event loop accepts per wake-up before it serves the ones it
 /// has: keeps one loop from hoarding a burst while others idle.
 pub const ACCEPT_BATCH: usize = 64;
@@ -107,3 +122,26 @@ pub const BURST_QUIET: Duration = Duration::from_secs(1);
 
 /// How often an event loop looks for expired deadlines while it has parked connections.
 pub const TIMER_TICK: Duration = Duration::from_millis(100);
+
+/// Most range-specs a `Range` field may carry, and most ranges we will send
+/// in one multipart response.
+///
+/// CVE-2011-3192 ("Apache Killer") took servers down with a single request
+/// naming hundreds of overlapping ranges: each became a multipart part, so a
+/// few hundred header bytes cost the server memory and output far larger than
+/// the file. RFC 9110 §14.2 explicitly lets a server ignore such requests.
+/// Real clients (media players, PDF viewers, download resumers) send one
+/// range or a handful, so 32 leaves ample room while bounding the work per
+/// request (and lets parsing use a fixed on-stack buffer).
+pub const MAX_RANGES: usize = 32;
+
+/// file descriptors the process holds besides connections and per-loop fds (stdio, the
+/// listener, the waker's pipe, the spare fd, the log), with room to spare: subtracted from
+/// the fd limit before the connection cap is clamped to it.
+pub const FIXED_FDS: usize = 32;
+
+/// Access lines are batched: written at least this often...
+pub const LOG_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+
+/// ...or as soon as this many bytes are pending: logging costs no syscall per request.
+pub const LOG_FLUSH_BYTES: usize = 32 * 1024;

@@ -1,5 +1,5 @@
 //! Where log lines go. At `info` (one access line per request) lines are formatted straight
-//! into a batch that is written to stderr at most every `FLUSH_INTERVAL` or `FLUSH_BYTES`,
+//! into a batch that is written to stderr at most every `LOG_FLUSH_INTERVAL` or `LOG_FLUSH_BYTES`,
 //! so logging adds no syscall per request and little formatting; at `debug` env_logger
 //! writes every line at once (coloured on a terminal), for a learner watching.
 //!
@@ -8,10 +8,9 @@
 
 use std::io::{self, Write};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
-const FLUSH_BYTES: usize = 32 * 1024;
+use crate::limits::{LOG_FLUSH_BYTES, LOG_FLUSH_INTERVAL};
 
 struct Pending {
     bytes: Vec<u8>,
@@ -46,7 +45,7 @@ pub fn init() {
         log::set_max_level(max_level);
     }
     let _ = std::thread::Builder::new().name("rawserve-log".into()).spawn(|| loop {
-        std::thread::sleep(FLUSH_INTERVAL);
+        std::thread::sleep(LOG_FLUSH_INTERVAL);
         flush_pending();
     });
 }
@@ -95,7 +94,7 @@ impl log::Log for BatchedLogger {
             None => drop(write!(out, "{}", record.args())),
         }
         out.push(b'\n');
-        if out.len() >= FLUSH_BYTES {
+        if out.len() >= LOG_FLUSH_BYTES {
             let _ = io::stderr().write_all(out);
             out.clear();
         }

@@ -1,47 +1,26 @@
 //! The server as a whole: bind the listener, open the root, run the event loops, and stop
-//! them gracefully. The state every thread shares lives here.
+//! them gracefully. It puts together the state the socket side shares (`socket::Shared`);
+//! nothing below imports this module.
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
-use std::os::fd::{AsFd, AsRawFd};
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use log::{info, warn};
 
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
-use crate::limits::DEFER_ACCEPT;
+use crate::http::exchange::Service;
+use crate::limits::{DEFER_ACCEPT, FIXED_FDS};
 use crate::socket::acceptor::{Burst, SpareFd};
-use crate::socket::epoll::Waker;
 use crate::socket::listener::bind_listener;
 use crate::socket::pool::run_event_loops;
-
-/// What every event loop reads and counts.
-pub struct Shared {
-    pub config: Config,
-    pub site: Site,
-    pub listener: TcpListener,
-    /// How long the kernel may hold a silent connection before `accept` sees it
-    /// (`TCP_DEFER_ACCEPT`), when the listener asks for that.
-    pub defer_accept: Option<Duration>,
-    pub waker: Waker,
-    /// Set on shutdown; the waker makes every loop look at it.
-    pub stopping: AtomicBool,
-    /// Connections accepted and not yet closed, across all loops (capped by
-    /// `config.max_connections`).
-    pub in_flight: AtomicUsize,
-    pub next_connection_id: AtomicU64,
-    /// Connections refused over the cap: logged once per burst.
-    pub overloaded: Burst,
-    /// accept() failing with EMFILE/ENFILE: logged once per burst.
-    pub fd_exhaustion: Burst,
-    /// An fd held in reserve for answering 503 when the process is out of fds.
-    pub spare_fd: SpareFd,
-}
+use crate::socket::readiness::Waker;
+use crate::socket::{ConnectionLimits, Shared};
 
 /// Why the server could not start; `main` prints it as one line and exits with status 2.
 #[derive(Debug)]
@@ -80,27 +59,35 @@ impl std::error::Error for StartError {}
 
 pub struct Server {
     shared: Arc<Shared>,
+    threads: usize,
 }
 
 impl Server {
     /// Opens the root and starts listening: from here on, connections queue in the backlog.
-    pub fn bind(mut config: Config) -> Result<Server, StartError> {
+    pub fn bind(config: Config) -> Result<Server, StartError> {
         let mut site = Site::open(&config.root, config.listing, config.hidden, config.cache_control.clone())
             .map_err(StartError::Root)?;
         site.file_cache = config.file_cache;
         let addr = SocketAddr::new(config.bind, config.port);
         // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.
         let defer_accept = (config.head_timeout >= 2 * DEFER_ACCEPT).then_some(DEFER_ACCEPT);
-        let listener = bind_listener(addr, defer_accept).map_err(|error| StartError::Bind { addr, error })?;
-        config.threads = config.threads.max(1);
-        config.max_connections = clamp_to_fd_limit(config.max_connections, config.threads);
-        let spare_fd = SpareFd::new(site.root_dir.as_fd());
+        let (listener, deferral) =
+            bind_listener(addr, defer_accept).map_err(|error| StartError::Bind { addr, error })?;
+        let threads = config.threads.max(1);
+        let limits = ConnectionLimits {
+            head_timeout: config.head_timeout,
+            write_timeout: config.write_timeout,
+            drain_timeout: config.drain_timeout,
+            max_connections: clamp_to_fd_limit(config.max_connections, threads),
+        };
+        let waker = Waker::new().map_err(StartError::Setup)?;
+        let spare_fd = SpareFd::new(waker.as_fd());
         let shared = Shared {
-            config,
-            site,
+            service: Service::new(site),
             listener,
-            defer_accept,
-            waker: Waker::new().map_err(StartError::Setup)?,
+            deferral,
+            limits,
+            waker,
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             next_connection_id: AtomicU64::new(1),
@@ -108,7 +95,7 @@ impl Server {
             fd_exhaustion: Burst::default(),
             spare_fd,
         };
-        Ok(Server { shared: Arc::new(shared) })
+        Ok(Server { shared: Arc::new(shared), threads })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -117,7 +104,7 @@ impl Server {
 
     /// The canonical document root.
     pub fn root(&self) -> &Path {
-        &self.shared.site.root
+        &self.shared.service.site.root
     }
 
     pub fn shutdown_handle(&self) -> ShutdownHandle {
@@ -127,8 +114,8 @@ impl Server {
     /// Serves until `ShutdownHandle::shutdown`, then lets responses in flight finish (at most
     /// the drain timeout) and returns.
     pub fn run(self) -> io::Result<()> {
-        let threads = self.shared.config.threads;
-        info!("{threads} event loops, up to {} connections in flight", self.shared.config.max_connections);
+        let threads = self.threads;
+        info!("{threads} event loops, up to {} connections in flight", self.shared.limits.max_connections);
         run_event_loops(&self.shared, threads)?;
         info!("stopped");
         Ok(())
@@ -149,14 +136,10 @@ impl ShutdownHandle {
         info!("shutting down: refusing new connections, finishing the ones in flight");
         // shutdown(2) on a listening socket moves it out of LISTEN at once: new connections
         // are refused (RST) even before the loops have noticed, and queued ones are reset.
-        // SAFETY: the listener's fd stays open (Shared owns it) for this call.
-        unsafe { libc::shutdown(self.shared.listener.as_raw_fd(), libc::SHUT_RDWR) };
+        let _ = socket2::SockRef::from(&self.shared.listener).shutdown(std::net::Shutdown::Both);
         self.shared.waker.wake();
     }
 }
-
-/// fds the process holds besides connections and per-thread epoll fds, with room to spare.
-const FIXED_FDS: usize = 32;
 
 /// Each connection needs a socket fd and up to one file fd; keep the cap within the
 /// process's fd limit so that the cap, not EMFILE, is what sheds load.
@@ -174,7 +157,7 @@ fn clamp_to_fd_limit(max_connections: usize, threads: usize) -> usize {
             limit = raised;
         }
     }
-    // Reserved: stdio, the listener, the waker, the spare fd and the log, plus an epoll fd
+    // Reserved: stdio, the listener, the waker, the spare fd and the log, plus a poller fd
     // and an inotify fd (the file cache) per event loop.
     let reserved = FIXED_FDS + 2 * threads;
     let usable = (limit.rlim_cur as usize).saturating_sub(reserved) / 2;

@@ -8,7 +8,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rawserve::http::exchange::respond_to_bytes;
+use std::cell::RefCell;
+
+use rawserve::files::site::Site;
+use rawserve::http::exchange::{respond_to_bytes, LoopState, Service};
 
 #[path = "../common/fixture.rs"]
 mod fixture;
@@ -38,9 +41,26 @@ const KNOWN_FIELDS: &[&str] = &[
 
 const STATUSES: &[u16] = &[200, 206, 301, 304, 400, 403, 404, 405, 408, 412, 414, 416, 431, 500, 501, 503, 505];
 
+thread_local! {
+    /// The fixture's site as one event loop serves it, with that loop's state (file cache,
+    /// dates): libFuzzer runs inputs one after another on one thread.
+    static SERVED: RefCell<(Service, LoopState)> = RefCell::new({
+        let site = Site::open(&fixture().root, true, false, "no-cache".into()).expect("fixture site");
+        let service = Service::new(site);
+        let state = LoopState::new(&service);
+        (service, state)
+    });
+}
+
+fn respond(data: &[u8]) -> Vec<u8> {
+    SERVED.with(|served| {
+        let (service, state) = &mut *served.borrow_mut();
+        respond_to_bytes(data, service, state)
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
-    let fx = fixture();
-    let out = respond_to_bytes(data, &fx.site);
+    let out = respond(data);
     let head = check_response(data, &out);
     if is_head_request(data) && data.len() < 8000 {
         // The same request as GET: the head must be the same but for Date (and a
@@ -49,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
         let mut get = data[..start].to_vec();
         get.extend_from_slice(b"GET ");
         get.extend_from_slice(&data[start + 5..]);
-        let get_out = respond_to_bytes(&get, &fx.site);
+        let get_out = respond(&get);
         let get_head = check_response(&get, &get_out);
         assert_eq!(normalise(&head), normalise(&get_head), "HEAD and GET heads differ");
     }

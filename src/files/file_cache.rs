@@ -1,36 +1,28 @@
-//! Small files kept in memory, per event loop, for exactly as long as the kernel says they
-//! have not changed.
+//! Small files kept in memory, per event loop, for exactly as long as the watch seam
+//! (`files::watch`) says they have not changed.
 //!
-//! Serving a small file from disk costs five syscalls beside the socket's (openat2, statx,
-//! the folder's fstatat for precompressed siblings, read, close): a fifth of the server's CPU
-//! per connection. A loop that keeps the bytes skips them all. What makes that safe is
-//! inotify: before a file is read into the cache, the folders on its path and the file (and
-//! its siblings) are watched, and every lookup first reads the inotify queue (one
-//! non-blocking `read`). The kernel queues an event inside the syscall that changes a watched
-//! thing (write, truncate, rename, unlink, chmod, utimes, a new sibling or index page), so a
-//! change that completed before a request arrived is seen before that request is answered:
-//! any event at all empties the cache. Not seen by inotify: writes through a shared `mmap`,
-//! changes made by another machine on a network file system, and a file system mounted over
-//! a served folder; `--no-file-cache` turns the cache off for such roots. Only paths without
-//! symlinks are kept.
+//! Serving a small file from disk costs five syscalls beside the socket's (open, fstat, the
+//! folder's fstatat for precompressed siblings, read, close): a fifth of the server's CPU
+//! per connection on Linux. A loop that keeps the bytes skips them. Before a file is read
+//! into the cache, the watch tracks the folders on its path and the file (and its siblings);
+//! every lookup asks it whether anything changed, so a change that completed before a
+//! request arrived is seen before that request is answered. Only paths without symlinks are
+//! kept; `--no-file-cache` turns the cache off.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::debug;
 
+use crate::files::confined_open::open_no_symlinks;
 use crate::files::media_type::{compressible, media_type};
-use crate::files::resolve::{openat2_beneath, OPEN_FLAGS, RESOLVE_NO_SYMLINKS};
 use crate::files::site::Site;
-use crate::limits::{FILE_CACHE_BYTES, FILE_CACHE_FILES, FILE_CACHE_WATCHES, SMALL_FILE_BYTES};
+use crate::files::watch::{ChangeWatch, Stamp, Untracked};
+use crate::limits::{FILE_CACHE_BYTES, FILE_CACHE_FILES, SMALL_FILE_BYTES};
 
 /// A cached file: its bytes, and those of its precompressed siblings.
 #[derive(Debug)]
@@ -41,9 +33,17 @@ pub struct CachedFile {
     pub plain: Snapshot,
     pub brotli: Option<Snapshot>,
     pub gzip: Option<Snapshot>,
+    /// What the watch needs to tell whether all of it is still current.
+    stamps: Vec<Stamp>,
 }
 
-/// One file's bytes and modification time, read after its watches were in place.
+impl CachedFile {
+    fn size(&self) -> usize {
+        [Some(&self.plain), self.brotli.as_ref(), self.gzip.as_ref()].into_iter().flatten().map(|s| s.bytes.len()).sum()
+    }
+}
+
+/// One file's bytes and modification time, read after the watch was in place.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub bytes: Arc<[u8]>,
@@ -57,238 +57,145 @@ pub enum Named<'p> {
     FolderIndex(&'p str),
 }
 
-/// The cached file for a URL path, if this loop has it and nothing changed since.
-pub fn lookup(site: &Site, named: Named<'_>) -> Option<Rc<CachedFile>> {
-    with_cache(site, |cache| {
-        if cache.files.is_empty() && cache.indexes.is_empty() {
-            return None;
-        }
-        cache.forget_if_changed();
-        match named {
-            Named::File(relative) => cache.files.get(relative),
-            Named::FolderIndex(folder) => cache.indexes.get(folder),
-        }
-        .cloned()
-    })
-}
-
-/// Reads the small regular file `relative` (what `named` resolved to, `len` bytes when it was
-/// opened) and its siblings into the cache, watched. `None` when it cannot be cached (too big,
-/// a symlink on the path, the cache full, no inotify): the caller serves it from disk.
-pub fn load(site: &Site, named: Named<'_>, relative: &str, len: u64) -> Option<Rc<CachedFile>> {
-    with_cache(site, |cache| {
-        cache.forget_if_changed();
-        // A full cache takes no more: nothing is watched or read for a file it cannot keep.
-        let room = FILE_CACHE_BYTES.saturating_sub(cache.bytes) as u64;
-        if cache.files.len() + cache.indexes.len() >= FILE_CACHE_FILES || len > room {
-            return None;
-        }
-        let loaded = cache.read_watched(site, relative);
-        // Something changed while it was being read: serve it from disk this time.
-        if cache.forget_if_changed() {
-            return None;
-        }
-        let loaded = match loaded {
-            Ok(loaded) => Rc::new(loaded),
-            Err(why) => {
-                debug!("file cache: not keeping {relative}: {why}");
-                return None;
-            }
-        };
-        let size = loaded.plain.bytes.len()
-            + loaded.brotli.as_ref().map_or(0, |s| s.bytes.len())
-            + loaded.gzip.as_ref().map_or(0, |s| s.bytes.len());
-        if cache.bytes + size > FILE_CACHE_BYTES {
-            return None;
-        }
-        cache.bytes += size;
-        debug!("file cache: keeping {relative} ({size} bytes), watched by inotify");
-        match named {
-            Named::File(key) => cache.files.insert(key.to_string(), Rc::clone(&loaded)),
-            Named::FolderIndex(key) => cache.indexes.insert(key.to_string(), Rc::clone(&loaded)),
-        };
-        Some(loaded)
-    })
-}
-
-/// Creates this thread's inotify instance now, so a loop's fds are all open from its start.
-pub fn prepare(site: &Site) {
-    with_cache(site, |cache| cache.watcher().map(|_| ()));
-}
-
-/// Runs `f` on this thread's cache for `site`; `None` when the site has the cache off.
-fn with_cache<R>(site: &Site, f: impl FnOnce(&mut FileCache) -> Option<R>) -> Option<R> {
-    if !site.file_cache {
-        return None;
-    }
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        cache.for_site(site);
-        f(&mut cache)
-    })
-}
-
-thread_local! {
-    static CACHE: RefCell<FileCache> = RefCell::new(FileCache::default());
-}
-
+/// One event loop's cache. Owned by the loop and passed to each request: nothing is shared
+/// between threads, so nothing is locked.
 #[derive(Default)]
-struct FileCache {
-    /// The `Site::id` the entries belong to (tests and benches run several sites per thread).
+pub struct FileCache {
+    /// The `Site::id` the entries belong to (tests and benches serve several sites).
     site: u64,
-    watcher: Option<Watcher>,
+    watch: ChangeWatch,
     files: HashMap<String, Rc<CachedFile>>,
     indexes: HashMap<String, Rc<CachedFile>>,
     bytes: usize,
 }
 
-struct Watcher {
-    inotify: OwnedFd,
-    /// Folders watched since the last change (a recreated folder needs a new watch).
-    folders: HashSet<String>,
-    /// Watch descriptors held: each pins an inode and counts against the user's
-    /// `fs.inotify.max_user_watches`, so there is a cap.
-    watches: HashSet<libc::c_int>,
-    /// Where events are read to: big enough for any event (16 bytes and a name of at most
-    /// 255), allocated once rather than zeroed on the stack for every lookup.
-    events: Box<[u8]>,
-}
-
-/// Everything that changes a file's bytes, its metadata, or what a path names.
-const WATCH_MASK: u32 = libc::IN_MODIFY
-    | libc::IN_ATTRIB
-    | libc::IN_CLOSE_WRITE
-    | libc::IN_CREATE
-    | libc::IN_DELETE
-    | libc::IN_MOVED_FROM
-    | libc::IN_MOVED_TO
-    | libc::IN_DELETE_SELF
-    | libc::IN_MOVE_SELF;
-
 impl FileCache {
-    fn for_site(&mut self, site: &Site) {
-        if self.site != site.id {
-            *self = FileCache { site: site.id, ..FileCache::default() };
+    pub fn new() -> FileCache {
+        FileCache::default()
+    }
+
+    /// Opens what the watch needs (an inotify instance) now, so a loop's fds are all open
+    /// from its start.
+    pub fn prepare(&mut self, site: &Site) {
+        if site.file_cache {
+            self.watch.prepare();
         }
     }
 
-    fn watcher(&mut self) -> Option<&mut Watcher> {
-        let cap = watch_cap();
-        if self.watcher.as_ref().is_some_and(|w| w.watches.len() >= cap) {
-            debug!("file cache: {cap} watches held; starting over");
-            self.forget();
-            self.watcher = None;
+    /// The cached file for a URL path, if this loop has it and nothing changed since.
+    pub fn lookup(&mut self, site: &Site, named: Named<'_>) -> Option<Rc<CachedFile>> {
+        if !self.serves(site) || (self.files.is_empty() && self.indexes.is_empty()) {
+            return None;
         }
-        if self.watcher.is_none() {
-            // SAFETY: plain syscall with flags only.
-            let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-            if fd < 0 {
-                debug!("file cache off for now: inotify_init1: {}", io::Error::last_os_error());
+        self.forget_if_changed();
+        let (map, key) = match named {
+            Named::File(key) => (&mut self.files, key),
+            Named::FolderIndex(key) => (&mut self.indexes, key),
+        };
+        let cached = map.get(key)?;
+        if self.watch.unchanged(site, &cached.stamps) {
+            return Some(Rc::clone(cached));
+        }
+        debug!("file cache: {} changed; dropped", cached.relative);
+        self.bytes -= cached.size();
+        map.remove(key);
+        None
+    }
+
+    /// Reads the small regular file `relative` (what `named` resolved to, `len` bytes when it
+    /// was opened) and its siblings into the cache, tracked. `None` when it cannot be cached
+    /// (too big, a symlink on the path, the cache full, the watch unable): the caller serves it
+    /// from disk.
+    pub fn load(&mut self, site: &Site, named: Named<'_>, relative: &str, len: u64) -> Option<Rc<CachedFile>> {
+        if !self.serves(site) {
+            return None;
+        }
+        self.forget_if_changed();
+        // A full cache takes no more: nothing is tracked or read for a file it cannot keep.
+        let room = FILE_CACHE_BYTES.saturating_sub(self.bytes) as u64;
+        if self.files.len() + self.indexes.len() >= FILE_CACHE_FILES || len > room {
+            return None;
+        }
+        let loaded = self.read_tracked(site, relative);
+        // Something changed while it was being read: serve it from disk this time.
+        if self.forget_if_changed() {
+            return None;
+        }
+        let loaded = match loaded {
+            Ok(loaded) if self.watch.unchanged(site, &loaded.stamps) => Rc::new(loaded),
+            Ok(_) => return None,
+            Err(why) => {
+                debug!("file cache: not keeping {relative}: {why}");
                 return None;
             }
-            // SAFETY: a new fd that nothing else owns.
-            let inotify = unsafe { OwnedFd::from_raw_fd(fd) };
-            let events = vec![0; 4096].into_boxed_slice();
-            self.watcher = Some(Watcher { inotify, folders: HashSet::new(), watches: HashSet::new(), events });
+        };
+        let size = loaded.size();
+        if self.bytes + size > FILE_CACHE_BYTES {
+            return None;
         }
-        self.watcher.as_mut()
+        self.bytes += size;
+        debug!("file cache: keeping {relative} ({size} bytes)");
+        match named {
+            Named::File(key) => self.files.insert(key.to_string(), Rc::clone(&loaded)),
+            Named::FolderIndex(key) => self.indexes.insert(key.to_string(), Rc::clone(&loaded)),
+        };
+        Some(loaded)
+    }
+
+    /// The cache is on for this site; entries of another site are dropped.
+    fn serves(&mut self, site: &Site) -> bool {
+        if self.site != site.id {
+            self.forget();
+            self.site = site.id;
+        }
+        site.file_cache
     }
 
     fn forget(&mut self) {
         self.files.clear();
         self.indexes.clear();
         self.bytes = 0;
-        if let Some(watcher) = &mut self.watcher {
-            watcher.folders.clear();
-        }
     }
 
-    /// Reads the inotify queue; any event empties the cache. True when it did.
+    /// Empties the cache when the watch reports a change; true when it did.
     fn forget_if_changed(&mut self) -> bool {
-        let Some(watcher) = &mut self.watcher else { return false };
-        // FIONREAD only looks at the queue; an empty `read` also joins and leaves the
-        // instance's wait queue (two IRQ-saving locks), which costs a third more.
-        let mut queued: libc::c_int = 0;
-        // SAFETY: the fd is open and `queued` is a writable c_int, as FIONREAD wants.
-        if unsafe { libc::ioctl(watcher.inotify.as_raw_fd(), libc::FIONREAD, &mut queued) } == 0 && queued == 0 {
-            return false;
-        }
-        let mut events = 0usize;
-        let failed = loop {
-            match read_fd(watcher.inotify.as_raw_fd(), &mut watcher.events) {
-                Ok(n) if n > 0 => events += n,
-                Ok(_) => break None,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break None,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Some(e),
-            }
-        };
-        if let Some(e) = failed {
-            debug!("file cache: reading inotify failed ({e}); starting over");
-            self.forget();
-            self.watcher = None;
-            return true;
-        }
-        if events > 0 {
-            debug!("file cache: the root changed ({events} bytes of inotify events); emptied");
+        if self.watch.anything_changed() {
             self.forget();
             return true;
         }
         false
     }
 
-    fn read_watched(&mut self, site: &Site, relative: &str) -> Result<CachedFile, &'static str> {
-        let watcher = self.watcher().ok_or("no inotify instance")?;
+    fn read_tracked(&mut self, site: &Site, relative: &str) -> Result<CachedFile, Untracked> {
         let folder = relative.rsplit_once('/').map_or("", |(folder, _)| folder);
-        watcher.watch_folders(site, folder)?;
-        let plain = watcher.snapshot(site, relative)?.ok_or("gone")?;
+        let mut stamps = vec![self.watch.track_folders(site, folder)?];
+        let plain = self.snapshot(site, relative, &mut stamps)?.ok_or("gone")?;
         let name = relative.rsplit('/').next().unwrap_or(relative);
         let content_type = media_type(name);
         let (mut brotli, mut gzip) = (None, None);
         if compressible(&content_type) {
-            brotli = watcher.snapshot(site, &format!("{relative}.br"))?;
-            gzip = watcher.snapshot(site, &format!("{relative}.gz"))?;
+            brotli = self.snapshot(site, &format!("{relative}.br"), &mut stamps)?;
+            gzip = self.snapshot(site, &format!("{relative}.gz"), &mut stamps)?;
         }
-        Ok(CachedFile { relative: relative.to_string(), content_type, plain, brotli, gzip })
-    }
-}
-
-impl Watcher {
-    /// Watches the root and every folder down to `folder`, each opened without following
-    /// symlinks (a path through a link is not cached: the link's target is not watched).
-    fn watch_folders(&mut self, site: &Site, folder: &str) -> Result<(), &'static str> {
-        if !self.folders.contains("") {
-            self.watch_fd(site.root_dir.as_raw_fd())?;
-            self.folders.insert(String::new());
-        }
-        let mut end = 0;
-        while end < folder.len() {
-            end = folder[end..].find('/').map_or(folder.len(), |at| end + at);
-            let prefix = &folder[..end];
-            end += 1;
-            if self.folders.contains(prefix) {
-                continue;
-            }
-            let dir =
-                openat2_beneath(site, prefix, libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC, RESOLVE_NO_SYMLINKS)
-                    .map_err(|_| "a folder on the path is a symlink or gone")?;
-            self.watch_fd(dir.as_raw_fd())?;
-            self.folders.insert(prefix.to_string());
-        }
-        Ok(())
+        Ok(CachedFile { relative: relative.to_string(), content_type, plain, brotli, gzip, stamps })
     }
 
-    /// Watches, then reads, `relative`: `None` if it does not exist; an error if it exists but
+    /// Tracks, then reads, `relative`: `None` if it does not exist; an error if it exists but
     /// is not a small regular file reached without symlinks.
-    fn snapshot(&mut self, site: &Site, relative: &str) -> Result<Option<Snapshot>, &'static str> {
-        let file = match openat2_beneath(site, relative, OPEN_FLAGS, RESOLVE_NO_SYMLINKS) {
+    fn snapshot(
+        &mut self,
+        site: &Site,
+        relative: &str,
+        stamps: &mut Vec<Stamp>,
+    ) -> Result<Option<Snapshot>, Untracked> {
+        let file = match open_no_symlinks(&site.root_dir, relative) {
             Ok(file) => file,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(_) => return Err("not openable without following symlinks"),
         };
-        self.watch_fd(file.as_raw_fd())?;
-        // Metadata and bytes are taken after the watch is in place: a change from here on
-        // queues an event, and the next lookup drops them.
+        stamps.push(self.watch.track_file(site, relative, &file)?);
+        // Metadata and bytes are taken after tracking began: a change from here on is seen by
+        // the next lookup, which drops them.
         let metadata = file.metadata().map_err(|_| "fstat failed")?;
         if !metadata.is_file() || metadata.len() > SMALL_FILE_BYTES {
             return Err("not a small regular file");
@@ -296,55 +203,5 @@ impl Watcher {
         let mut bytes = vec![0; metadata.len() as usize];
         file.read_exact_at(&mut bytes, 0).map_err(|_| "shorter than its size")?;
         Ok(Some(Snapshot { bytes: bytes.into(), modified: metadata.modified().unwrap_or(UNIX_EPOCH) }))
-    }
-
-    /// Watches the inode behind an open fd, through its `/proc/self/fd` link, so the watch is
-    /// on exactly what was opened.
-    fn watch_fd(&mut self, fd: RawFd) -> Result<(), &'static str> {
-        let path = CString::new(format!("/proc/self/fd/{fd}")).map_err(|_| "bad fd path")?;
-        // SAFETY: the inotify fd is open and the path is NUL-terminated.
-        let wd = unsafe { libc::inotify_add_watch(self.inotify.as_raw_fd(), path.as_ptr(), WATCH_MASK) };
-        if wd < 0 {
-            return Err("inotify_add_watch failed (no /proc, or out of watches)");
-        }
-        self.watches.insert(wd);
-        Ok(())
-    }
-}
-
-/// Watches one loop may hold: `FILE_CACHE_WATCHES`, or a sixteenth of the user's
-/// `fs.inotify.max_user_watches` when that is smaller (8192 on kernels before 5.11), so that
-/// a server with many loops leaves the user's other programs their watches.
-fn watch_cap() -> usize {
-    static CAP: OnceLock<usize> = OnceLock::new();
-    *CAP.get_or_init(|| {
-        let limit = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches").ok();
-        cap_for_user_limit(limit.and_then(|text| text.trim().parse().ok()))
-    })
-}
-
-fn cap_for_user_limit(limit: Option<usize>) -> usize {
-    limit.map_or(FILE_CACHE_WATCHES, |limit| (limit / 16).clamp(1, FILE_CACHE_WATCHES))
-}
-
-fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: the buffer is valid for writes of its length.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_watch_cap_leaves_most_of_the_users_limit_to_others() {
-        assert_eq!(cap_for_user_limit(Some(8192)), 512);
-        assert_eq!(cap_for_user_limit(Some(1_048_576)), FILE_CACHE_WATCHES);
-        assert_eq!(cap_for_user_limit(Some(3)), 1);
-        assert_eq!(cap_for_user_limit(None), FILE_CACHE_WATCHES);
     }
 }

@@ -2,10 +2,9 @@
 //! percent-encoded relative references, folders first, dotfiles hidden unless asked.
 
 use std::fmt::Write as _;
-use std::fs;
-use std::os::fd::AsRawFd;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::files::folder::{read_folder, Kind};
 use crate::files::resolve::open_beneath;
 use crate::files::site::Site;
 use crate::files::url_path::{encode_path, encode_segment, UrlPath};
@@ -24,36 +23,32 @@ pub fn render_listing(site: &Site, path: &UrlPath<'_>) -> Result<Vec<u8>, FileEr
     // Read the folder through an fd opened with the same checks as any file, so a folder
     // swapped for a symlink after the request was resolved cannot list what is outside.
     let (folder, _) = open_beneath(site, &path.relative)?;
-    let by_fd = std::path::PathBuf::from(format!("/proc/self/fd/{}", folder.as_raw_fd()));
-    let listed = if by_fd.exists() { by_fd } else { site.root.join(path.relative.as_ref()) };
     let mut entries = Vec::new();
-    for entry in fs::read_dir(&listed)? {
-        let entry = entry?;
-        let Ok(name) = entry.file_name().into_string() else {
+    for entry in read_folder(folder)? {
+        let Ok(name) = entry.name.into_string() else {
             // A name that is not UTF-8 could not be requested either (paths decode as UTF-8).
             continue;
         };
         if name.starts_with('.') && !site.hidden {
             continue;
         }
-        // A symlink is listed only if it could be served: followed through `open_beneath`, so
-        // a link out of the root (or to a dotfile) is neither listed nor described.
-        let metadata = match entry.file_type() {
-            Ok(kind) if kind.is_symlink() => {
+        let (is_dir, size, modified) = match entry.kind {
+            // A symlink is listed only if it could be served: followed through `open_beneath`,
+            // so a link out of the root (or to a dotfile) is neither listed nor described.
+            Kind::Symlink => {
                 let target = if path.relative.is_empty() { name.clone() } else { format!("{}/{name}", path.relative) };
                 match open_beneath(site, &target) {
-                    Ok((_, metadata)) => Some(metadata),
+                    Ok((_, metadata)) => {
+                        (metadata.is_dir(), metadata.is_file().then_some(metadata.len()), metadata.modified().ok())
+                    }
                     Err(_) => continue,
                 }
             }
-            _ => entry.metadata().ok(),
+            Kind::File => (false, Some(entry.len), entry.modified),
+            Kind::Folder => (true, None, entry.modified),
+            Kind::Other => (false, None, entry.modified),
         };
-        entries.push(Entry {
-            is_dir: metadata.as_ref().is_some_and(fs::Metadata::is_dir),
-            size: metadata.as_ref().filter(|m| m.is_file()).map(fs::Metadata::len),
-            modified: metadata.as_ref().and_then(|m| m.modified().ok()),
-            name,
-        });
+        entries.push(Entry { name, is_dir, size, modified });
     }
     entries.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
     Ok(render(&display_path(path), !path.relative.is_empty(), &entries).into_bytes())

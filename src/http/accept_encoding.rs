@@ -3,6 +3,7 @@
 //!
 //! Parsing borrows from the field value and never allocates.
 
+use crate::http::syntax::{is_token, trim_ows};
 /// A content coding we may have a precompressed file for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
@@ -152,16 +153,6 @@ fn parse_qvalue(s: &str) -> Option<u16> {
         }
         _ => None,
     }
-}
-
-/// §5.6.2: `token = 1*tchar`.
-fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// §5.6.3: OWS is spaces and horizontal tabs only.
-fn trim_ows(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! what it knows about the file, and gets back a decision. Nothing here
 //! allocates except [`file_etag`], which has to produce an owned string.
 
+use crate::http::syntax::trim_ows;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What the server knows about the selected representation.
@@ -280,11 +281,6 @@ fn weak_match(tag: EntityTag<'_>, v: &Validators<'_>) -> bool {
 /// invalid and yields `None`, which the callers treat as "ignore the field".
 fn parse_date(value: &str) -> Option<SystemTime> {
     httpdate::parse_http_date(trim_ows(value)).ok()
-}
-
-/// §5.6.3: OWS is spaces and horizontal tabs only.
-fn trim_ows(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
 }
 
 fn skip_ows(bytes: &[u8], mut i: usize) -> usize {

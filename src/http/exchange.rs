@@ -1,59 +1,249 @@
-//! One exchange at the HTTP layer, independent of sockets: the bytes of a request head in,
-//! the response to send out. The socket layer calls it; so do the fuzz targets and benches.
+//! One exchange at the HTTP layer, independent of sockets: the bytes of a request head in, one
+//! plain value out — the bytes to write, the file regions to send, whether to linger, what the
+//! access line says. The socket side moves those bytes and builds no HTTP itself; the fuzz
+//! targets and benches call the same functions.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::files::body::{Piece, Source};
+use log::{log_enabled, Level};
+
+pub use crate::files::body::{Piece, Source};
 use crate::files::site::Site;
+use crate::files::FileMemory;
+use crate::http::access_log::{escape_for_log, AccessRecord};
+use crate::http::date::Dates;
 use crate::http::handler::respond;
 use crate::http::head::{scan_head, HeadScan};
 use crate::http::request::{empty_field_slots, parse_request};
 use crate::http::response::{write_response_head, Response, Status};
+use crate::http::syntax::first_line;
 use crate::http::RequestError;
+use crate::limits::{INITIAL_HEAD_BUFFER, MAX_HEAD_BYTES};
 
-/// What the HTTP layer answers to a complete request head.
-pub struct Answer {
-    pub response: Response,
-    /// The client announced a body, or was refused before its request was understood:
-    /// more input may follow, so the connection closes with a lingering drain.
-    pub expect_more_input: bool,
-    /// `METHOD target VERSION` for the access log (only when asked for), log-escaped.
-    pub request_line: Option<String>,
-    /// Why the request was refused, when it was.
-    pub error: Option<RequestError>,
+/// What is served, and how: the state every event loop shares, read-only.
+#[derive(Debug)]
+pub struct Service {
+    pub site: Site,
 }
 
-/// Parses and checks the head, then answers it. A panic while answering becomes a 500 for
-/// this request alone.
-pub fn answer_head(head_bytes: &[u8], site: &Site, describe: bool) -> Answer {
-    let head_bytes = &*higher_minor_as_http11(head_bytes);
-    let mut slots = empty_field_slots();
-    match parse_request(head_bytes, &mut slots) {
-        Ok(head) => {
-            let request_line = describe
-                .then(|| format!("{} {} {}", head.method_name, escape_for_log(head.target), head.version.as_str()));
-            let response = catch_unwind(AssertUnwindSafe(|| respond(&head, site))).unwrap_or_else(|_| {
-                log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
-                Response::error(Status::InternalServerError)
-            });
-            Answer { response, expect_more_input: head.has_body, request_line, error: None }
+impl Service {
+    pub fn new(site: Site) -> Service {
+        Service { site }
+    }
+}
+
+/// What the HTTP side keeps per event loop: formatted dates, the file cache, the sibling
+/// memory. Owned by the loop and passed to every exchange, so nothing is shared or locked.
+pub struct LoopState {
+    pub(crate) dates: Dates,
+    pub(crate) files: FileMemory,
+    /// Access lines are being logged: build the request line.
+    describe: bool,
+    /// The debug narration is on: describe what each request resolved to.
+    narrate: bool,
+    resolved: Option<String>,
+}
+
+impl LoopState {
+    /// Opens what the loop's file cache needs now, so a loop's fds are all open from its start.
+    pub fn new(service: &Service) -> LoopState {
+        let mut files = FileMemory::default();
+        files.cache.prepare(&service.site);
+        LoopState {
+            dates: Dates::default(),
+            files,
+            describe: log_enabled!(target: "rawserve::access", Level::Info),
+            narrate: log_enabled!(Level::Debug),
+            resolved: None,
         }
-        Err(error) => {
-            let request_line = describe.then(|| escape_for_log(&String::from_utf8_lossy(first_line(head_bytes))));
-            Answer {
-                response: refuse_head(head_bytes, &error),
-                expect_more_input: true,
-                request_line,
-                error: Some(error),
-            }
+    }
+
+    /// Notes what the request resolved to, for the debug narration (formatted only then).
+    pub(crate) fn note_resolved(&mut self, describe: impl FnOnce() -> String) {
+        if self.narrate {
+            self.resolved = Some(describe());
         }
     }
 }
 
+/// What the socket side sends for one request, and what its log says.
+pub struct Transmission {
+    /// Sent first, in one `send`: the response head, with the body's first piece when that is
+    /// in memory.
+    pub bytes: Vec<u8>,
+    /// How many of `bytes` are the head.
+    pub head_len: usize,
+    /// What follows `bytes`, in order.
+    pub rest: Vec<Piece>,
+    /// Where `Piece::Region`s come from.
+    pub source: Option<Source>,
+    /// The client may still be sending (a body, pipelined bytes, a head that was refused
+    /// before it ended): after the response, shut down writing and drain before closing.
+    pub linger: bool,
+    pub record: AccessRecord,
+}
+
+impl Transmission {
+    fn new(response: Response, linger: bool, mut record: AccessRecord, dates: &mut Dates) -> Transmission {
+        record.status = response.status().code();
+        record.refusal = response.refusal();
+        let mut bytes = Vec::with_capacity(256);
+        write_response_head(&mut bytes, &response, dates);
+        let head_len = bytes.len();
+        let crate::files::body::Body { pieces, source } = response.into_body();
+        let mut rest = pieces.into_iter().peekable();
+        // One send carries the head and a first piece that is in memory.
+        let first = match rest.peek() {
+            Some(Piece::Bytes(first)) => Some(first.as_slice()),
+            Some(Piece::Region { offset, len }) => source.as_ref().and_then(|s| s.memory_region(*offset, *len)),
+            None => None,
+        };
+        if let Some(first) = first {
+            bytes.extend_from_slice(first);
+            rest.next();
+        }
+        Transmission { bytes, head_len, rest: rest.collect(), source, linger, record }
+    }
+}
+
+/// The head of one request as it arrives: bytes are received into the spare room it offers,
+/// and after each receive it says whether the head is complete — and then what to send.
+#[derive(Default)]
+pub struct RequestReader {
+    /// Exactly the bytes received so far; its spare capacity is where `recv` writes.
+    buf: Vec<u8>,
+    scanned: usize,
+    /// The last receive filled all the room offered: more may be waiting.
+    filled: bool,
+}
+
+impl RequestReader {
+    pub fn new() -> RequestReader {
+        RequestReader::default()
+    }
+
+    /// Nothing received yet: no request, so no response, is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    pub fn received(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Room for the next receive, growing to the head limit (one byte past it, so "too large"
+    /// can be told from "exactly full"). Not zeroed: the kernel is about to fill it.
+    pub fn spare(&mut self) -> &mut [MaybeUninit<u8>] {
+        if self.buf.len() == self.buf.capacity() {
+            let size = (self.buf.capacity() * 2).clamp(INITIAL_HEAD_BUFFER, MAX_HEAD_BYTES + 1);
+            self.buf.reserve_exact(size - self.buf.len());
+        }
+        let room = (MAX_HEAD_BYTES + 1).saturating_sub(self.buf.len());
+        let spare = self.buf.spare_capacity_mut();
+        let len = spare.len().min(room);
+        &mut spare[..len]
+    }
+
+    /// Takes in `n` bytes just received into `spare()`.
+    ///
+    /// # Safety
+    /// The first `n` bytes of the slice the last `spare()` returned must have been written.
+    pub unsafe fn commit(&mut self, n: usize) {
+        let room = (MAX_HEAD_BYTES + 1).saturating_sub(self.buf.len()).min(self.buf.capacity() - self.buf.len());
+        debug_assert!(n <= room);
+        self.filled = n == room;
+        // SAFETY: the caller initialised these `n` (≤ room) bytes of the spare capacity.
+        unsafe { self.buf.set_len(self.buf.len() + n) };
+    }
+
+    /// After a receive: `None` while the head is incomplete, else what to send (the answer,
+    /// or the refusal of a head that broke a limit or can never become a request).
+    pub fn answer(&mut self, service: &Service, state: &mut LoopState) -> Option<Transmission> {
+        match scan_head(&self.buf, &mut self.scanned) {
+            Ok(HeadScan::Incomplete) => None,
+            Ok(HeadScan::Complete(head_len)) => {
+                // Bytes past the head, or a receive that filled the buffer, mean the client
+                // sent (or is sending) more: a body or a pipelined request.
+                let more_input = self.buf.len() > head_len || self.filled;
+                Some(answer(&self.buf[..head_len], more_input, service, state))
+            }
+            Err(error) => Some(refuse(&self.buf, &error, state)),
+        }
+    }
+
+    /// The head did not arrive within the head deadline: 408.
+    pub fn timed_out(&self, state: &mut LoopState) -> Transmission {
+        refuse(&self.buf, &RequestError::HeadTimeout, state)
+    }
+}
+
+/// Parses and checks a complete head, then answers it. A panic while answering becomes a 500
+/// for this request alone.
+pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mut LoopState) -> Transmission {
+    let head_bytes = &*higher_minor_as_http11(head_bytes);
+    let mut slots = empty_field_slots();
+    let mut record = AccessRecord::default();
+    state.resolved = None;
+    let (response, linger) = match parse_request(head_bytes, &mut slots) {
+        Ok(head) => {
+            if state.describe {
+                record.request_line =
+                    Some(format!("{} {} {}", head.method_name, escape_for_log(head.target), head.version.as_str()));
+            }
+            if state.narrate {
+                record.parsed = Some(format!(
+                    "{} {} {} ({} fields)",
+                    head.method_name,
+                    escape_for_log(head.target),
+                    head.version.as_str(),
+                    head.fields.len()
+                ));
+            }
+            let response =
+                catch_unwind(AssertUnwindSafe(|| respond(&head, &service.site, state))).unwrap_or_else(|_| {
+                    log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
+                    Response::error(Status::InternalServerError).because("panic while answering")
+                });
+            (response, more_input || head.has_body)
+        }
+        Err(error) => {
+            if state.describe {
+                record.request_line = Some(escape_for_log(&String::from_utf8_lossy(first_line(head_bytes))));
+            }
+            // Refused before it was understood: more input may follow.
+            (refused_head(head_bytes, &error), true)
+        }
+    };
+    record.resolved = state.resolved.take();
+    Transmission::new(response, linger, record, &mut state.dates)
+}
+
+/// The refusal of a head that is incomplete or broke a limit (414, 431, 408, an early 400).
+pub fn refuse(received: &[u8], error: &RequestError, state: &mut LoopState) -> Transmission {
+    let record = AccessRecord {
+        request_line: (state.describe && !received.is_empty()).then(|| "-".to_string()),
+        ..AccessRecord::default()
+    };
+    Transmission::new(refused_head(received, error), true, record, &mut state.dates)
+}
+
+/// The whole answer to a connection refused before it was read (over the connection cap, out
+/// of file descriptors): `503` with `Retry-After`.
+pub fn overloaded(state: &mut LoopState) -> Vec<u8> {
+    let transmission = Transmission::new(
+        Response::error(Status::ServiceUnavailable),
+        false,
+        AccessRecord::default(),
+        &mut state.dates,
+    );
+    transmission.bytes
+}
+
 /// The error response for a head that was refused (possibly before it was complete). A
 /// HEAD request gets the head alone (RFC 9110 §9.3.2), as far as the request line tells.
-pub fn refuse_head(received: &[u8], error: &RequestError) -> Response {
+fn refused_head(received: &[u8], error: &RequestError) -> Response {
     let response = Response::refused(error);
     if first_line(received).starts_with(b"HEAD ") {
         response.without_body()
@@ -64,39 +254,35 @@ pub fn refuse_head(received: &[u8], error: &RequestError) -> Response {
 
 /// A whole exchange in memory: scans `bytes` for a head, answers it, and returns the bytes
 /// the server would send (file regions are read from the file). For fuzzing and benches.
-pub fn respond_to_bytes(bytes: &[u8], site: &Site) -> Vec<u8> {
+pub fn respond_to_bytes(bytes: &[u8], service: &Service, state: &mut LoopState) -> Vec<u8> {
     let mut scanned = 0;
-    let response = match scan_head(bytes, &mut scanned) {
-        Ok(HeadScan::Complete(len)) => answer_head(&bytes[..len], site, false).response,
-        Ok(HeadScan::Incomplete) => refuse_head(bytes, &RequestError::HeadTimeout),
-        Err(error) => refuse_head(bytes, &error),
+    let transmission = match scan_head(bytes, &mut scanned) {
+        Ok(HeadScan::Complete(len)) => answer(&bytes[..len], false, service, state),
+        Ok(HeadScan::Incomplete) => refuse(bytes, &RequestError::HeadTimeout, state),
+        Err(error) => refuse(bytes, &error, state),
     };
-    response_bytes(&response)
+    transmission_bytes(transmission)
 }
 
-/// The bytes of a whole response: its head, then its body (file regions read from the file),
-/// or the head alone when it sends no body.
-pub fn response_bytes(response: &Response) -> Vec<u8> {
-    let mut out = Vec::new();
-    write_response_head(&mut out, response);
-    if response.send_body {
-        for piece in &response.body.pieces {
-            match piece {
-                Piece::Bytes(bytes) => out.extend_from_slice(bytes),
-                Piece::Region { offset, len } => match &response.body.source {
-                    Some(Source::File(file)) => {
-                        let mut region = vec![0; *len as usize];
-                        if std::os::unix::fs::FileExt::read_exact_at(file, &mut region, *offset).is_ok() {
-                            out.extend_from_slice(&region);
-                        }
+/// Every byte a transmission sends, file regions read from their file.
+pub fn transmission_bytes(transmission: Transmission) -> Vec<u8> {
+    let Transmission { mut bytes, rest, source, .. } = transmission;
+    for piece in rest {
+        match piece {
+            Piece::Bytes(more) => bytes.extend_from_slice(&more),
+            Piece::Region { offset, len } => match &source {
+                Some(Source::File(file)) => {
+                    let mut region = vec![0; len as usize];
+                    if std::os::unix::fs::FileExt::read_exact_at(file, &mut region, offset).is_ok() {
+                        bytes.extend_from_slice(&region);
                     }
-                    Some(memory) => out.extend_from_slice(memory.memory_region(*offset, *len).unwrap_or_default()),
-                    None => {}
-                },
-            }
+                }
+                Some(memory) => bytes.extend_from_slice(memory.memory_region(offset, len).unwrap_or_default()),
+                None => {}
+            },
         }
     }
-    out
+    bytes
 }
 
 /// RFC 9110 §6.2: a recipient of a higher minor version of HTTP/1 (`HTTP/1.2`) treats the
@@ -115,37 +301,9 @@ fn higher_minor_as_http11(head: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-fn first_line(buf: &[u8]) -> &[u8] {
-    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(buf.len());
-    let line = &buf[start..];
-    &line[..line.iter().position(|b| *b == b'\r' || *b == b'\n').unwrap_or(line.len())]
-}
-
-/// Log fields come from the client: quotes, backslashes and control bytes are escaped so a
-/// request cannot forge or split log lines (darkhttpd's `logencode`).
-pub fn escape_for_log(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.extend(c.escape_default()),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn log_escaping_cannot_split_lines() {
-        assert_eq!(escape_for_log("/a\"b\\c\r\nd\0"), "/a\\\"b\\\\c\\r\\nd\\u{0}");
-    }
 
     #[test]
     fn higher_http1_minor_versions_are_read_as_http11() {
@@ -159,9 +317,9 @@ mod tests {
 
     #[test]
     fn refused_head_request_gets_no_body() {
-        let response = refuse_head(b"HEAD / HTTP/2.0\r\n", &RequestError::VersionNotSupported);
-        assert_eq!(response.status, Status::HttpVersionNotSupported);
-        assert!(!response.send_body);
-        assert!(refuse_head(b"GET / HTTP/2.0\r\n", &RequestError::VersionNotSupported).send_body);
+        let response = refused_head(b"HEAD / HTTP/2.0\r\n", &RequestError::VersionNotSupported);
+        assert_eq!(response.status(), Status::HttpVersionNotSupported);
+        assert!(response.body().is_empty());
+        assert!(!refused_head(b"GET / HTTP/2.0\r\n", &RequestError::VersionNotSupported).body().is_empty());
     }
 }

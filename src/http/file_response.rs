@@ -8,6 +8,7 @@
 //! 3. If-Range, then Range (206, multipart 206, or 416);
 //! 4. otherwise 200 with the whole representation.
 
+use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,68 +16,106 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::files::body::{Body, Piece, Source};
-use crate::files::file_cache::CachedFile;
+use crate::files::file_cache::{CachedFile, Snapshot};
 use crate::files::media_type::{compressible, media_type};
-use crate::files::precompressed::find_siblings;
+use crate::files::precompressed::SiblingMemory;
 use crate::files::site::Site;
 use crate::files::FileError;
 use crate::http::accept_encoding::{choose_coding, Coding};
 use crate::http::conditional::{evaluate, file_etag, if_range_allows, Precondition, Preconditions, Validators};
-use crate::http::date::imf_fixdate;
+use crate::http::date::Dates;
 use crate::http::range::{content_range, multipart_pieces, parse_range, ByteRange, MultipartPiece, RangeRequest};
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::limits::SMALL_FILE_BYTES;
 
-/// The file (or sibling) chosen to answer, with what describes it.
-struct Representation {
+/// One representation of a file: the file itself or a precompressed sibling, on disk or in
+/// memory.
+pub struct Variant {
     source: Source,
     len: u64,
     /// Exact, from the file system; the ETag uses all of it, Last-Modified whole seconds.
     modified: SystemTime,
-    coding: Option<Coding>,
 }
 
-/// Builds the response for the regular file `relative` (already opened as `file`).
+impl Variant {
+    fn on_disk(file: File, metadata: &Metadata) -> Variant {
+        Variant { source: Source::File(file), len: metadata.len(), modified: metadata.modified().unwrap_or(UNIX_EPOCH) }
+    }
+
+    fn in_memory(snapshot: &Snapshot) -> Variant {
+        Variant {
+            source: Source::Memory(Arc::clone(&snapshot.bytes)),
+            len: snapshot.bytes.len() as u64,
+            modified: snapshot.modified,
+        }
+    }
+}
+
+/// A regular file and the precompressed siblings beside it: everything the response depends
+/// on, whether the bytes come from disk or from the loop's file cache.
+pub struct FileVariants<'a> {
+    relative: &'a str,
+    content_type: Cow<'static, str>,
+    plain: Variant,
+    brotli: Option<Variant>,
+    gzip: Option<Variant>,
+}
+
+impl<'a> FileVariants<'a> {
+    /// The regular file `relative`, already opened as `file`, and the siblings on disk (looked
+    /// for only when its type is worth compressing).
+    pub fn on_disk(
+        site: &Site,
+        siblings: &mut SiblingMemory,
+        relative: &'a str,
+        file: File,
+        metadata: &Metadata,
+    ) -> FileVariants<'a> {
+        let name = relative.rsplit('/').next().unwrap_or(relative);
+        let content_type = media_type(name);
+        let (mut brotli, mut gzip) = (None, None);
+        if compressible(&content_type) {
+            let [br, gz] = siblings.find(site, relative, [Coding::Brotli.file_suffix(), Coding::Gzip.file_suffix()]);
+            brotli = br.map(|(file, metadata)| Variant::on_disk(file, &metadata));
+            gzip = gz.map(|(file, metadata)| Variant::on_disk(file, &metadata));
+        }
+        FileVariants { relative, content_type, plain: Variant::on_disk(file, metadata), brotli, gzip }
+    }
+
+    /// A file the loop holds in memory: the same decisions, no syscall.
+    pub fn in_memory(cached: &'a CachedFile) -> FileVariants<'a> {
+        FileVariants {
+            relative: &cached.relative,
+            content_type: cached.content_type.clone(),
+            plain: Variant::in_memory(&cached.plain),
+            brotli: cached.brotli.as_ref().map(Variant::in_memory),
+            gzip: cached.gzip.as_ref().map(Variant::in_memory),
+        }
+    }
+
+    /// The variant Accept-Encoding chooses among those that exist (RFC 9110 §12.5.3), and
+    /// its coding.
+    fn negotiate(self, head: &RequestHead<'_, '_>) -> (Variant, Option<Coding>) {
+        let FileVariants { plain, brotli, gzip, .. } = self;
+        match (choose_coding(head.field("accept-encoding"), brotli.is_some(), gzip.is_some()), brotli, gzip) {
+            (Some(Coding::Brotli), Some(brotli), _) => (brotli, Some(Coding::Brotli)),
+            (Some(Coding::Gzip), _, Some(gzip)) => (gzip, Some(Coding::Gzip)),
+            _ => (plain, None),
+        }
+    }
+}
+
+/// The response for a regular file: the one path for files on disk and in memory.
 pub fn file_response(
     head: &RequestHead<'_, '_>,
     site: &Site,
-    relative: &str,
-    file: File,
-    metadata: &Metadata,
+    dates: &mut Dates,
+    variants: FileVariants<'_>,
 ) -> Result<Response, FileError> {
-    let name = relative.rsplit('/').next().unwrap_or(relative);
-    let content_type = media_type(name);
-    let (selected, has_variants) = select_representation(head, site, relative, &content_type, file, metadata);
-    respond_with(head, site, relative, &content_type, selected, has_variants)
-}
-
-/// Builds the response for a file the loop holds in memory: the same decisions, no syscall.
-pub fn cached_file_response(
-    head: &RequestHead<'_, '_>,
-    site: &Site,
-    cached: &CachedFile,
-) -> Result<Response, FileError> {
-    let (snapshot, coding) = negotiate(head, &cached.plain, cached.brotli.as_ref(), cached.gzip.as_ref());
-    let selected = Representation {
-        source: Source::Memory(Arc::clone(&snapshot.bytes)),
-        len: snapshot.bytes.len() as u64,
-        modified: snapshot.modified,
-        coding,
-    };
-    let has_variants = cached.brotli.is_some() || cached.gzip.is_some();
-    respond_with(head, site, &cached.relative, &cached.content_type, selected, has_variants)
-}
-
-fn respond_with(
-    head: &RequestHead<'_, '_>,
-    site: &Site,
-    relative: &str,
-    content_type: &str,
-    selected: Representation,
-    has_variants: bool,
-) -> Result<Response, FileError> {
-    let Representation { source, len, modified, coding } = selected;
+    let has_variants = variants.brotli.is_some() || variants.gzip.is_some();
+    let (relative, content_type) = (variants.relative, variants.content_type.clone());
+    let (Variant { source, len, modified }, coding) = variants.negotiate(head);
     log::debug!(
         "{} {relative}{} ({len} bytes)",
         if matches!(source, Source::Memory(_)) { "in memory:" } else { "opened" },
@@ -99,10 +138,8 @@ fn respond_with(
     let mut response = match evaluate(&preconditions, &validators, true) {
         Precondition::Failed => return Ok(Response::error(Status::PreconditionFailed)),
         Precondition::NotModified => {
-            let mut response = Response::new(Status::NotModified, Body::empty());
-            response.content_length = len;
-            response.send_body = false;
-            response.field("Content-Type", content_type);
+            let mut response = Response::new(Status::NotModified, Body::region(source, 0, len)).without_body();
+            response.field("Content-Type", &content_type);
             response
         }
         Precondition::Proceed => {
@@ -114,8 +151,8 @@ fn respond_with(
                     response.field_fmt("Content-Range", format_args!("bytes */{len}"));
                     return Ok(response);
                 }
-                Some(RangeRequest::Partial(ranges)) => partial(source, len, content_type, &ranges),
-                Some(RangeRequest::Full) | None => whole(head, source, len, content_type)?,
+                Some(RangeRequest::Partial(ranges)) => partial(source, len, &content_type, &ranges),
+                Some(RangeRequest::Full) | None => whole(head, source, len, &content_type)?,
             }
         }
     };
@@ -127,62 +164,22 @@ fn respond_with(
     }
     response
         .field("ETag", &etag)
-        .field("Last-Modified", imf_fixdate(modified).as_str())
+        .field("Last-Modified", dates.imf_fixdate(modified).as_str())
         .field("Accept-Ranges", "bytes")
         .field("Cache-Control", &site.cache_control);
     Ok(response)
 }
 
-/// Picks the representation: `name.br` or `name.gz` when one sits beside the file and the
-/// client accepts that coding, else the file itself. Also says whether siblings exist
-/// (then every response for the file carries `Vary: Accept-Encoding`).
-fn select_representation(
-    head: &RequestHead<'_, '_>,
-    site: &Site,
-    relative: &str,
-    content_type: &str,
-    file: File,
-    metadata: &Metadata,
-) -> (Representation, bool) {
-    if !compressible(content_type) {
-        return (describe(file, metadata, None), false);
-    }
-    let [brotli, gzip] = find_siblings(site, relative, [Coding::Brotli.file_suffix(), Coding::Gzip.file_suffix()]);
-    let has_variants = brotli.is_some() || gzip.is_some();
-    let ((file, metadata), coding) = negotiate(head, (file, metadata.clone()), brotli, gzip);
-    (describe(file, &metadata, coding), has_variants)
-}
-
-/// The variant that Accept-Encoding chooses among those that exist (RFC 9110 §12.5.3), and
-/// its coding: the same choice for files on disk and files in memory.
-fn negotiate<T>(head: &RequestHead<'_, '_>, plain: T, brotli: Option<T>, gzip: Option<T>) -> (T, Option<Coding>) {
-    match (choose_coding(head.field("accept-encoding"), brotli.is_some(), gzip.is_some()), brotli, gzip) {
-        (Some(Coding::Brotli), Some(brotli), _) => (brotli, Some(Coding::Brotli)),
-        (Some(Coding::Gzip), _, Some(gzip)) => (gzip, Some(Coding::Gzip)),
-        _ => (plain, None),
-    }
-}
-
-fn describe(file: File, metadata: &Metadata, coding: Option<Coding>) -> Representation {
-    let modified = metadata.modified().unwrap_or(UNIX_EPOCH);
-    Representation { source: Source::File(file), len: metadata.len(), modified, coding }
-}
-
 /// 200 with the whole representation: bytes in memory and small files go out with the head
 /// in one `send`, large files with `sendfile`. HEAD reads nothing.
 fn whole(head: &RequestHead<'_, '_>, source: Source, len: u64, content_type: &str) -> Result<Response, FileError> {
-    let mut response = if head.method == Method::Head {
-        let mut response = Response::new(Status::Ok, Body::empty());
-        response.content_length = len;
-        response
-    } else {
-        match source {
-            Source::File(file) if len <= SMALL_FILE_BYTES => {
-                Response::new(Status::Ok, Body::bytes(read_small_file(file, len)?))
-            }
-            source => Response::new(Status::Ok, Body::region(source, 0, len)),
+    let body = match source {
+        Source::File(file) if len <= SMALL_FILE_BYTES && head.method == Method::Get => {
+            Body::bytes(read_small_file(file, len)?)
         }
+        source => Body::region(source, 0, len),
     };
+    let mut response = Response::new(Status::Ok, body);
     response.field("Content-Type", content_type);
     Ok(response)
 }
@@ -209,7 +206,7 @@ fn partial(source: Source, len: u64, content_type: &str, ranges: &[ByteRange]) -
                 })
                 .collect();
             let mut response = Response::new(Status::PartialContent, Body { pieces, source });
-            debug_assert_eq!(response.content_length, total);
+            debug_assert_eq!(response.content_length(), total);
             response.field("Content-Type", &format!("multipart/byteranges; boundary={boundary}"));
             response
         }

@@ -4,26 +4,30 @@
 use std::fs::{File, Metadata};
 
 use crate::files::body::Body;
-use crate::files::file_cache::{self, Named};
+use crate::files::file_cache::Named;
 use crate::files::listing::{folder_location, render_listing};
 use crate::files::media_type::HTML;
 use crate::files::resolve::{open_beneath, resolve_path, Resolved};
 use crate::files::site::Site;
 use crate::files::FileError;
-use crate::http::file_response::{cached_file_response, file_response};
+use crate::http::exchange::LoopState;
+use crate::http::file_response::{file_response, FileVariants};
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::http::target::{parse_target, UrlPath};
 use crate::limits::SMALL_FILE_BYTES;
 
 /// Answers one request. Never fails: every error becomes its status page here or below.
-pub fn respond(head: &RequestHead<'_, '_>, site: &Site) -> Response {
+pub fn respond(head: &RequestHead<'_, '_>, site: &Site, state: &mut LoopState) -> Response {
     #[cfg(feature = "panic-trigger")]
     if head.target == "/__panic" {
         panic!("test-only panic trigger");
     }
     let response = match parse_target(head.target) {
-        Ok(path) => serve_path(head, site, &path).unwrap_or_else(|e| Response::error(Status::from(&e))),
+        Ok(path) => serve_path(head, site, state, &path).unwrap_or_else(|e| {
+            state.note_resolved(|| format!("refused: {e}"));
+            Response::file_error(&e)
+        }),
         Err(e) => Response::refused(&e),
     };
     if head.method == Method::Head {
@@ -33,16 +37,22 @@ pub fn respond(head: &RequestHead<'_, '_>, site: &Site) -> Response {
     }
 }
 
-fn serve_path(head: &RequestHead<'_, '_>, site: &Site, path: &UrlPath<'_>) -> Result<Response, FileError> {
+fn serve_path(
+    head: &RequestHead<'_, '_>,
+    site: &Site,
+    state: &mut LoopState,
+    path: &UrlPath<'_>,
+) -> Result<Response, FileError> {
     let named = if path.trailing_slash { Named::FolderIndex(&path.relative) } else { Named::File(&path.relative) };
-    if let Some(cached) = file_cache::lookup(site, named) {
-        return cached_file_response(head, site, &cached);
+    if let Some(cached) = state.files.cache.lookup(site, named) {
+        state.note_resolved(|| format!("{} (in memory)", cached.relative));
+        return file_response(head, site, &mut state.dates, FileVariants::in_memory(&cached));
     }
     match resolve_path(site, path)? {
         // `/file.txt/` names a folder that is not there (ENOTDIR), as nginx answers.
-        Resolved::File { .. } if path.trailing_slash => Err(FileError::NotFound),
-        Resolved::File { file, metadata } => serve_file(head, site, named, &path.relative, file, &metadata),
-        Resolved::Directory => folder_response(head, site, path),
+        Resolved::File { .. } if path.trailing_slash => Err(FileError::NotFound("a file named as a folder")),
+        Resolved::File { file, metadata } => serve_file(head, site, state, named, &path.relative, file, &metadata),
+        Resolved::Directory => folder_response(head, site, state, path),
     }
 }
 
@@ -50,36 +60,48 @@ fn serve_path(head: &RequestHead<'_, '_>, site: &Site, path: &UrlPath<'_>) -> Re
 fn serve_file(
     head: &RequestHead<'_, '_>,
     site: &Site,
+    state: &mut LoopState,
     named: Named<'_>,
     relative: &str,
     file: File,
     metadata: &Metadata,
 ) -> Result<Response, FileError> {
     if metadata.len() <= SMALL_FILE_BYTES {
-        if let Some(cached) = file_cache::load(site, named, relative, metadata.len()) {
-            return cached_file_response(head, site, &cached);
+        if let Some(cached) = state.files.cache.load(site, named, relative, metadata.len()) {
+            state.note_resolved(|| format!("{relative} (read into the file cache)"));
+            return file_response(head, site, &mut state.dates, FileVariants::in_memory(&cached));
         }
     }
-    file_response(head, site, relative, file, metadata)
+    state.note_resolved(|| format!("{relative} (from disk)"));
+    let variants = FileVariants::on_disk(site, &mut state.files.siblings, relative, file, metadata);
+    file_response(head, site, &mut state.dates, variants)
 }
 
 /// `/dir` → 301 `/dir/`; `/dir/` → its index.html, else a listing (or 404 without listings).
-fn folder_response(head: &RequestHead<'_, '_>, site: &Site, path: &UrlPath<'_>) -> Result<Response, FileError> {
+fn folder_response(
+    head: &RequestHead<'_, '_>,
+    site: &Site,
+    state: &mut LoopState,
+    path: &UrlPath<'_>,
+) -> Result<Response, FileError> {
     if !path.trailing_slash {
-        return Ok(redirect(&folder_location(path)));
+        let location = folder_location(path);
+        state.note_resolved(|| format!("a folder: redirect to {location}"));
+        return Ok(redirect(&location));
     }
     let index =
         if path.relative.is_empty() { "index.html".to_string() } else { format!("{}/index.html", path.relative) };
     match open_beneath(site, &index) {
         Ok((file, metadata)) if metadata.is_file() => {
-            serve_file(head, site, Named::FolderIndex(&path.relative), &index, file, &metadata)
+            serve_file(head, site, state, Named::FolderIndex(&path.relative), &index, file, &metadata)
         }
-        Ok(_) | Err(FileError::NotFound) if site.listing => {
+        Ok(_) | Err(FileError::NotFound(_)) if site.listing => {
+            state.note_resolved(|| format!("listing of /{}", path.relative));
             let mut response = Response::new(Status::Ok, Body::bytes(render_listing(site, path)?));
             response.field("Content-Type", HTML).field("Cache-Control", &site.cache_control);
             Ok(response)
         }
-        Ok(_) => Err(FileError::NotFound),
+        Ok(_) | Err(FileError::NotFound(_)) => Err(FileError::NotFound("a folder without index.html (--no-listing)")),
         Err(e) => Err(e),
     }
 }

@@ -2,6 +2,7 @@
 //! sockets; asks `files` for what to send.
 
 pub mod accept_encoding;
+pub mod access_log;
 pub mod conditional;
 pub mod date;
 pub mod exchange;
@@ -11,6 +12,7 @@ pub mod head;
 pub mod range;
 pub mod request;
 pub mod response;
+pub mod syntax;
 pub mod target;
 
 pub use request::RequestError;

@@ -7,6 +7,8 @@
 //! `Partial` vector.
 
 use crate::http::response::append_decimal;
+use crate::http::syntax::trim_ows;
+use crate::limits::MAX_RANGES;
 use std::cmp::Ordering;
 
 /// An inclusive byte range within a representation of known size.
@@ -43,18 +45,6 @@ pub enum RangeRequest {
     /// 416 with `Content-Range: bytes */SIZE`.
     Unsatisfiable,
 }
-
-/// Most range-specs a `Range` field may carry, and most ranges we will send
-/// in one multipart response.
-///
-/// CVE-2011-3192 ("Apache Killer") took servers down with a single request
-/// naming hundreds of overlapping ranges: each became a multipart part, so a
-/// few hundred header bytes cost the server memory and output far larger than
-/// the file. RFC 9110 §14.2 explicitly lets a server ignore such requests.
-/// Real clients (media players, PDF viewers, download resumers) send one
-/// range or a handful, so 32 leaves ample room while bounding the work per
-/// request (and lets parsing use a fixed on-stack buffer).
-pub const MAX_RANGES: usize = 32;
 
 /// Interpret a Range field value against a representation of `size` bytes.
 ///
@@ -326,11 +316,6 @@ fn push_content_range(buf: &mut Vec<u8>, r: ByteRange, size: u64) {
 
 fn len_u64(v: &[u8]) -> u64 {
     u64::try_from(v.len()).unwrap_or(u64::MAX)
-}
-
-/// §5.6.3: OWS is spaces and horizontal tabs only.
-fn trim_ows(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
 }
 
 #[cfg(test)]

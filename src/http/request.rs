@@ -1,6 +1,7 @@
 //! The request head: `httparse` does the syntax of RFC 9112 §2–5, and this module adds the
 //! rules a server must enforce on top of it (Host, message framing, versions, methods).
 
+use crate::http::syntax::{first_line, trim_ows};
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::MaybeUninit;
@@ -28,18 +29,25 @@ pub enum RequestError {
     HeadTimeout,
 }
 
+impl RequestError {
+    /// Why, in a few words, for the log.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RequestError::Malformed(reason) => reason,
+            RequestError::HeadTooLarge => "request head too large",
+            RequestError::TooManyFields => "too many header fields",
+            RequestError::RequestLineTooLong => "request line too long",
+            RequestError::VersionNotSupported => "HTTP version not supported",
+            RequestError::MethodNotAllowed => "method not allowed",
+            RequestError::UnknownTransferCoding => "unknown transfer coding",
+            RequestError::HeadTimeout => "request head not received in time",
+        }
+    }
+}
+
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RequestError::Malformed(reason) => f.write_str(reason),
-            RequestError::HeadTooLarge => f.write_str("request head too large"),
-            RequestError::TooManyFields => f.write_str("too many header fields"),
-            RequestError::RequestLineTooLong => f.write_str("request line too long"),
-            RequestError::VersionNotSupported => f.write_str("HTTP version not supported"),
-            RequestError::MethodNotAllowed => f.write_str("method not allowed"),
-            RequestError::UnknownTransferCoding => f.write_str("unknown transfer coding"),
-            RequestError::HeadTimeout => f.write_str("request head not received in time"),
-        }
+        f.write_str(self.reason())
     }
 }
 
@@ -151,9 +159,7 @@ pub fn parse_request<'h, 'b>(
 /// httparse only knows HTTP/1.0 and 1.1. A well-formed `HTTP/x.y` with another major
 /// version gets 505 (RFC 9110 §15.6.6); anything else in that place is malformed: 400.
 fn version_error(buf: &[u8]) -> RequestError {
-    let start = buf.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(0);
-    let line = &buf[start..];
-    let line = &line[..line.iter().position(|b| *b == b'\r' || *b == b'\n').unwrap_or(line.len())];
+    let line = first_line(buf);
     let Some(space) = line.iter().rposition(|b| *b == b' ') else {
         return RequestError::Malformed("no HTTP version in request line");
     };
@@ -277,12 +283,6 @@ fn join_lines<'b>(mut lines: impl Iterator<Item = &'b [u8]>) -> Option<Cow<'b, s
         text.push_str(&String::from_utf8_lossy(line));
     }
     Some(joined.map_or(first, Cow::Owned))
-}
-
-fn trim_ows(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| *b != b' ' && *b != b'\t').unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| *b != b' ' && *b != b'\t').map_or(start, |e| e + 1);
-    &bytes[start..end]
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::files::body::Body;
 use crate::files::FileError;
-use crate::http::date;
+use crate::http::date::Dates;
 use crate::http::RequestError;
 use crate::limits::RETRY_AFTER_SECS;
 
@@ -94,34 +94,55 @@ impl From<&RequestError> for Status {
 impl From<&FileError> for Status {
     fn from(error: &FileError) -> Status {
         match error {
-            FileError::NotFound => Status::NotFound,
-            FileError::Forbidden => Status::Forbidden,
+            FileError::NotFound(_) => Status::NotFound,
+            FileError::Forbidden(_) => Status::Forbidden,
             FileError::OutOfFileDescriptors => Status::ServiceUnavailable,
             FileError::Io(_) => Status::InternalServerError,
         }
     }
 }
 
-/// A response ready to be written: status, the fields particular to it, and the body.
+/// A response ready to be written: status, the fields particular to it, and the body. The
+/// fields are private so that `Content-Length` is always the body's length (or, for HEAD and
+/// 304, the length the body would have had): nothing can set one without the other.
 #[derive(Debug)]
 pub struct Response {
-    pub status: Status,
+    status: Status,
     /// Field lines (`Name: value\r\n`) beyond the ones every response carries.
     fields: String,
-    pub body: Body,
+    body: Body,
     /// The `Content-Length`: the body's length, or for HEAD and 304 the length a GET's
     /// 200 would have had (RFC 9110 §8.6).
-    pub content_length: u64,
-    /// False for HEAD and 304: the head is sent, the body is not (RFC 9110 §9.3.2, §15.4.5).
-    pub send_body: bool,
-    /// For a refused request, why: the access log says it.
-    pub refusal: Option<String>,
+    content_length: u64,
+    /// For a refused request, why: the access log says it (never the client).
+    refusal: Option<&'static str>,
 }
 
 impl Response {
     pub fn new(status: Status, body: Body) -> Response {
         let content_length = body.len();
-        Response { status, fields: String::with_capacity(256), body, content_length, send_body: true, refusal: None }
+        Response { status, fields: String::with_capacity(256), body, content_length, refusal: None }
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn content_length(&self) -> u64 {
+        self.content_length
+    }
+
+    /// The body that will be sent (empty for HEAD and 304).
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    pub fn into_body(self) -> Body {
+        self.body
+    }
+
+    pub fn refusal(&self) -> Option<&'static str> {
+        self.refusal
     }
 
     /// Adds a field. Values are made by this server, never copied from the request, and a
@@ -170,14 +191,30 @@ impl Response {
 
     /// The error page for a request refused at the HTTP layer, remembering why.
     pub fn refused(error: &RequestError) -> Response {
-        let mut response = Response::error(Status::from(error));
-        response.refusal = Some(error.to_string());
-        response
+        Response::error(Status::from(error)).because(error.reason())
+    }
+
+    /// The error page for a path the file layer cannot serve, remembering why.
+    pub fn file_error(error: &FileError) -> Response {
+        let status = Status::from(error);
+        match error {
+            FileError::NotFound(why) | FileError::Forbidden(why) => Response::error(status).because(why),
+            FileError::OutOfFileDescriptors => Response::error(status).because("out of file descriptors"),
+            FileError::Io(e) => {
+                log::warn!("I/O error while answering: {e}");
+                Response::error(status).because("I/O error")
+            }
+        }
+    }
+
+    /// Records why the request was refused, for the access log.
+    pub fn because(mut self, why: &'static str) -> Response {
+        self.refusal = Some(why);
+        self
     }
 
     /// Keeps the head (with the `Content-Length` of the full response) and drops the body.
     pub fn without_body(mut self) -> Response {
-        self.send_body = false;
         self.body = Body::empty();
         self
     }
@@ -187,14 +224,14 @@ pub const SERVER: &str = concat!("rawserve/", env!("CARGO_PKG_VERSION"));
 
 /// Writes the status line and every field into `out`, ending with the blank line.
 /// Every response says `Connection: close` (RFC 9112 §9.6): the server closes after it.
-pub fn write_response_head(out: &mut Vec<u8>, response: &Response) {
+pub fn write_response_head(out: &mut Vec<u8>, response: &Response, dates: &mut Dates) {
     let status = response.status;
     out.extend_from_slice(b"HTTP/1.1 ");
     append_decimal(out, u64::from(status.code()));
     out.push(b' ');
     out.extend_from_slice(status.reason().as_bytes());
     out.extend_from_slice(b"\r\nDate: ");
-    date::append_now(out);
+    dates.append_now(out);
     out.extend_from_slice(b"\r\nServer: ");
     out.extend_from_slice(SERVER.as_bytes());
     out.extend_from_slice(b"\r\nContent-Length: ");
@@ -225,7 +262,7 @@ mod tests {
 
     fn head_text(response: &Response) -> String {
         let mut out = Vec::new();
-        write_response_head(&mut out, response);
+        write_response_head(&mut out, response, &mut Dates::default());
         String::from_utf8(out).expect("ascii head")
     }
 
@@ -235,7 +272,7 @@ mod tests {
         let head = head_text(&response);
         assert!(head.starts_with("HTTP/1.1 404 Not Found\r\nDate: "), "{head}");
         assert!(head.contains("\r\nServer: rawserve/0.1.0\r\n"));
-        assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", response.body.len())));
+        assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", response.body().len())));
         assert!(head.contains("\r\nConnection: close\r\n"));
         assert!(head.contains("\r\nX-Content-Type-Options: nosniff\r\n"));
         assert!(head.contains("\r\nContent-Type: text/html; charset=utf-8\r\n"));
@@ -268,8 +305,8 @@ mod tests {
     #[test]
     fn head_keeps_content_length_without_body() {
         let response = Response::error(Status::NotFound).without_body();
-        assert!(response.content_length > 0);
-        assert_eq!(response.body.len(), 0);
-        assert!(head_text(&response).contains(&format!("Content-Length: {}\r\n", response.content_length)));
+        assert!(response.content_length() > 0);
+        assert_eq!(response.body().len(), 0);
+        assert!(head_text(&response).contains(&format!("Content-Length: {}\r\n", response.content_length())));
     }
 }

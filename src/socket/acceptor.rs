@@ -2,18 +2,18 @@
 //! either expected and survived, or logged and survived.
 
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use log::{debug, error, info, warn};
 
-use crate::http::exchange::response_bytes;
-use crate::http::response::{Response, Status};
+use crate::http::exchange::{overloaded, LoopState};
 use crate::limits::{ACCEPT_BATCH, BURST_QUIET};
-use crate::server::Shared;
+use crate::socket::sys::{accept_nonblocking, replace_fd};
+use crate::socket::Shared;
 
 /// Why an accept batch stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -27,7 +27,11 @@ pub enum AcceptStop {
 
 /// Accepts up to `ACCEPT_BATCH` connections, handing each admitted one to `admit`.
 /// Over the in-flight cap a connection is answered `503` at once and closed.
-pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr, Instant)) -> AcceptStop {
+pub fn accept_batch(
+    shared: &Shared,
+    state: &mut LoopState,
+    mut admit: impl FnMut(TcpStream, SocketAddr, Instant),
+) -> AcceptStop {
     for _ in 0..ACCEPT_BATCH {
         match accept_nonblocking(&shared.listener) {
             Ok((stream, peer)) => {
@@ -35,14 +39,14 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
                     info!("file descriptors available again after {failures} accept failures");
                 }
                 let in_flight = shared.in_flight.fetch_add(1, Ordering::Relaxed);
-                if in_flight >= shared.config.max_connections {
+                if in_flight >= shared.limits.max_connections {
                     shared.in_flight.fetch_sub(1, Ordering::Relaxed);
                     if shared.overloaded.failed() {
                         warn!(
                             "{in_flight} connections in flight, the cap: answering 503 until some finish (--max-connections)"
                         );
                     }
-                    refuse(&stream);
+                    refuse(&stream, state);
                     continue;
                 }
                 if let Some(refused) = shared.overloaded.ended() {
@@ -54,26 +58,14 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
                 Some(libc::EAGAIN) => return AcceptStop::Idle,
                 // The client gave up between SYN and accept, a signal, a firewall verdict,
                 // a protocol error on one connection: nothing to do with the next one.
-                Some(
-                    libc::ECONNABORTED
-                    | libc::EINTR
-                    | libc::EPROTO
-                    | libc::EPERM
-                    | libc::ENETDOWN
-                    | libc::ENOPROTOOPT
-                    | libc::EHOSTDOWN
-                    | libc::ENONET
-                    | libc::EHOSTUNREACH
-                    | libc::EOPNOTSUPP
-                    | libc::ENETUNREACH,
-                ) => {
+                Some(code) if lost_one_connection(code) => {
                     debug!("accept: {e} (one connection lost, going on)");
                 }
                 Some(libc::EMFILE | libc::ENFILE) => {
                     if shared.fd_exhaustion.failed() {
                         warn!("accept: {e}: out of file descriptors; answering 503 with a spare fd until some close");
                     }
-                    if !refuse_with_spare_fd(shared) {
+                    if !refuse_with_spare_fd(shared, state) {
                         return AcceptStop::Pause;
                     }
                 }
@@ -91,6 +83,29 @@ pub fn accept_batch(shared: &Shared, mut admit: impl FnMut(TcpStream, SocketAddr
         }
     }
     AcceptStop::Idle
+}
+
+/// The client gave up between SYN and accept, a signal, a firewall verdict, a protocol error
+/// on one connection (Linux reports pending network errors through accept): nothing to do
+/// with the next one.
+fn lost_one_connection(code: i32) -> bool {
+    let common = [
+        libc::ECONNABORTED,
+        libc::EINTR,
+        libc::EPROTO,
+        libc::EPERM,
+        libc::ENETDOWN,
+        libc::ENOPROTOOPT,
+        libc::EHOSTDOWN,
+        libc::EHOSTUNREACH,
+        libc::EOPNOTSUPP,
+        libc::ENETUNREACH,
+    ];
+    #[cfg(target_os = "linux")]
+    if code == libc::ENONET {
+        return true;
+    }
+    common.contains(&code)
 }
 
 /// Failures of one kind (over the cap, out of fds) are logged once per burst: at the first,
@@ -130,48 +145,9 @@ impl Burst {
     }
 }
 
-/// `accept4` with SOCK_NONBLOCK: the connection comes out non-blocking in one syscall.
-fn accept_nonblocking(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
-    // SAFETY: zeroed sockaddr_storage is a valid buffer for accept4 to fill.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // SAFETY: storage and len are valid for the kernel to write.
-    let fd = unsafe {
-        libc::accept4(
-            listener.as_raw_fd(),
-            (&mut storage as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a new fd from accept4 that nothing else owns.
-    let stream = unsafe { TcpStream::from_raw_fd(fd) };
-    Ok((stream, peer_address(&storage)))
-}
-
-/// The peer's address from what accept4 filled in (no getpeername syscall).
-fn peer_address(storage: &libc::sockaddr_storage) -> SocketAddr {
-    match libc::c_int::from(storage.ss_family) {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in.
-            let v4 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            SocketAddr::from((u32::from_be(v4.sin_addr.s_addr).to_be_bytes(), u16::from_be(v4.sin_port)))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6.
-            let v6 = unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-            SocketAddr::from((v6.sin6_addr.s6_addr, u16::from_be(v6.sin6_port)))
-        }
-        _ => SocketAddr::from(([0, 0, 0, 0], 0)),
-    }
-}
-
 /// An fd held in reserve for answering 503 when the process is out of fds (nginx's trick).
-/// What it refers to does not matter, only the slot it holds: it is a duplicate of the root
-/// folder's fd, which needs no path (a chroot without `/dev` has no `/dev/null`).
+/// What it refers to does not matter, only the slot it holds: it is a duplicate of the
+/// waker's fd, which needs no path (a chroot without `/dev` has no `/dev/null`).
 pub struct SpareFd {
     fd: Mutex<Option<OwnedFd>>,
     /// Lost to another thread's accept or open (it took the slot freed for a refusal):
@@ -180,17 +156,17 @@ pub struct SpareFd {
 }
 
 impl SpareFd {
-    pub fn new(root: BorrowedFd<'_>) -> SpareFd {
-        let fd = root.try_clone_to_owned().ok();
+    pub fn new(source: BorrowedFd<'_>) -> SpareFd {
+        let fd = source.try_clone_to_owned().ok();
         SpareFd { missing: AtomicBool::new(fd.is_none()), fd: Mutex::new(fd) }
     }
 
     /// Called when a connection has closed and freed its fds.
-    pub fn restore_if_missing(&self, root: BorrowedFd<'_>) {
+    pub fn restore_if_missing(&self, source: BorrowedFd<'_>) {
         if self.missing.load(Ordering::Relaxed) {
             if let Ok(mut spare) = self.fd.lock() {
                 if spare.is_none() {
-                    *spare = root.try_clone_to_owned().ok();
+                    *spare = source.try_clone_to_owned().ok();
                 }
                 self.missing.store(spare.is_none(), Ordering::Relaxed);
             }
@@ -199,43 +175,33 @@ impl SpareFd {
 }
 
 /// EMFILE: close the spare to make room, accept the waiting connection into that slot,
-/// answer 503, then make the slot the spare again with `dup2` over the refused socket's fd
-/// (which closes the socket, its 503 and FIN already queued): the slot is never free for
-/// another thread to take. The client gets an answer instead of hanging in the backlog.
-/// Returns false when no spare was available.
-fn refuse_with_spare_fd(shared: &Shared) -> bool {
+/// answer 503, then make the slot the spare again with `replace_fd` (`dup3`) over the refused
+/// socket's fd (which closes the socket, its 503 and FIN already queued): the slot is never
+/// free for another thread to take. The client gets an answer instead of hanging in the
+/// backlog. Returns false when no spare was available.
+fn refuse_with_spare_fd(shared: &Shared, state: &mut LoopState) -> bool {
     let spare_fd = &shared.spare_fd;
     let Ok(mut spare) = spare_fd.fd.lock() else { return false };
     let Some(held) = spare.take() else { return false };
     drop(held);
     match accept_nonblocking(&shared.listener) {
         Ok((stream, _)) => {
-            refuse(&stream);
-            let slot = stream.into_raw_fd();
-            let source = shared.site.root_dir.as_raw_fd();
-            // SAFETY: both fds are open and owned here; dup3 replaces `slot` atomically.
-            if unsafe { libc::dup3(source, slot, libc::O_CLOEXEC) } == slot {
-                // SAFETY: `slot` now refers to the root folder and belongs to nothing else.
-                *spare = Some(unsafe { OwnedFd::from_raw_fd(slot) });
-            } else {
-                // SAFETY: dup3 failed, so `slot` is still the socket, owned here.
-                drop(unsafe { OwnedFd::from_raw_fd(slot) });
-            }
+            refuse(&stream, state);
+            *spare = replace_fd(shared.waker.as_fd(), OwnedFd::from(stream)).ok();
         }
         // Nothing waiting, or another thread took the freed slot first.
-        Err(_) => *spare = shared.site.root_dir.as_fd().try_clone_to_owned().ok(),
+        Err(_) => *spare = shared.waker.as_fd().try_clone_to_owned().ok(),
     }
     spare_fd.missing.store(spare.is_none(), Ordering::Relaxed);
     spare.is_some()
 }
 
-/// Answers `503 Service Unavailable` with `Retry-After` and closes, without waiting on the
-/// client: what it already sent is read so the close does not turn into a reset.
-fn refuse(mut stream: &TcpStream) {
+/// Sends the HTTP side's `503 Service Unavailable` (with `Retry-After`) and closes, without
+/// waiting on the client: what it already sent is read so the close does not turn into a reset.
+fn refuse(mut stream: &TcpStream, state: &mut LoopState) {
     let mut sink = [0u8; 4096];
     let _ = io::Read::read(&mut stream, &mut sink);
-    let out = response_bytes(&Response::error(Status::ServiceUnavailable));
-    let _ = io::Write::write(&mut stream, &out);
+    let _ = io::Write::write(&mut stream, &overloaded(state));
     let _ = stream.shutdown(Shutdown::Write);
 }
 

@@ -1,21 +1,22 @@
-//! One event loop: it waits on epoll for the listening socket, its own connections and the
-//! shutdown waker, and drives each ready connection one step. Several loops run, one per
-//! pool thread, all accepting from the same listener.
+//! One event loop: it waits for readiness of the listening socket, its own connections and
+//! the shutdown waker, and drives each ready connection one step. Several loops run, one per
+//! pool thread, all accepting from the same listener. Each owns its per-loop state (the HTTP
+//! side's `LoopState`: dates, file cache) and passes it to every step.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use log::{debug, error};
 
-use crate::files::file_cache;
+use crate::http::exchange::LoopState;
 use crate::limits::{ACCEPT_PAUSE, TIMER_TICK};
-use crate::server::Shared;
 use crate::socket::acceptor::{accept_batch, AcceptStop};
 use crate::socket::connection::{Connection, Next};
-use crate::socket::epoll::{self, Poller};
+use crate::socket::readiness::{Events, Interest, Poller};
+use crate::socket::Shared;
 
 const LISTENER_TOKEN: u64 = 0;
 const WAKER_TOKEN: u64 = 1;
@@ -26,13 +27,14 @@ const FIRST_CONNECTION_TOKEN: u64 = 2;
 struct Slot {
     generation: u32,
     conn: Option<Connection>,
-    /// Registered with epoll (only connections that had to wait are).
+    /// Registered with the poller (only connections that had to wait are).
     parked: bool,
 }
 
 pub struct EventLoop<'s> {
     shared: &'s Shared,
     poller: Poller,
+    state: LoopState,
     slots: Vec<Slot>,
     free: Vec<usize>,
     live: usize,
@@ -46,12 +48,12 @@ pub struct EventLoop<'s> {
 impl<'s> EventLoop<'s> {
     pub fn new(shared: &'s Shared) -> io::Result<EventLoop<'s>> {
         let poller = Poller::new()?;
-        poller.add(shared.listener.as_raw_fd(), LISTENER_TOKEN, epoll::LISTENER)?;
-        poller.add(shared.waker.raw_fd(), WAKER_TOKEN, epoll::READABLE)?;
-        file_cache::prepare(&shared.site);
+        poller.add(&shared.listener, LISTENER_TOKEN, Interest::Listener)?;
+        poller.add(&shared.waker, WAKER_TOKEN, Interest::Wake)?;
         Ok(EventLoop {
             shared,
             poller,
+            state: LoopState::new(&shared.service),
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
@@ -63,7 +65,7 @@ impl<'s> EventLoop<'s> {
 
     /// Runs until shutdown has drained this loop's connections (or the drain time is up).
     pub fn run(&mut self) {
-        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
+        let mut events = Events::with_capacity(256);
         loop {
             if self.shared.stopping.load(Ordering::Relaxed) && self.drain_deadline.is_none() {
                 self.begin_drain();
@@ -77,17 +79,17 @@ impl<'s> EventLoop<'s> {
                     return;
                 }
             }
-            let n = match self.poller.wait(&mut events, self.wait_timeout(now)) {
-                Ok(n) => n,
+            match self.poller.wait(&mut events, self.wait_timeout(now)) {
+                Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    error!("epoll_wait: {e}");
+                    error!("waiting for readiness: {e}");
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
-            };
-            for event in &events[..n] {
-                match event.u64 {
+            }
+            for token in events.tokens() {
+                match token {
                     LISTENER_TOKEN => self.accept(),
                     WAKER_TOKEN => self.begin_drain(),
                     token => self.on_event(token),
@@ -121,13 +123,13 @@ impl<'s> EventLoop<'s> {
             return;
         }
         let mut admitted = Vec::new();
-        let stop = accept_batch(self.shared, |stream, peer, now| admitted.push((stream, peer, now)));
+        let stop = accept_batch(self.shared, &mut self.state, |stream, peer, now| admitted.push((stream, peer, now)));
         for (stream, peer, now) in admitted {
             let id = self.shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
             let conn = Connection::new(id, stream, peer, self.shared, now);
             let index = self.insert(conn);
             // Serve it now: with TCP_DEFER_ACCEPT (or on loopback) the request is already there.
-            self.drive(index, |conn, shared| conn.start(shared));
+            self.drive(index, |conn, shared, state| conn.start(shared, state));
         }
         if stop == AcceptStop::Pause {
             self.pause_accepting();
@@ -135,7 +137,7 @@ impl<'s> EventLoop<'s> {
     }
 
     fn pause_accepting(&mut self) {
-        if self.poller.delete(self.shared.listener.as_raw_fd()).is_ok() {
+        if self.poller.delete(&self.shared.listener).is_ok() {
             self.paused_until = Some(Instant::now() + ACCEPT_PAUSE);
         }
     }
@@ -143,7 +145,7 @@ impl<'s> EventLoop<'s> {
     fn resume_accepting(&mut self) {
         self.paused_until = None;
         if self.drain_deadline.is_none() {
-            if let Err(e) = self.poller.add(self.shared.listener.as_raw_fd(), LISTENER_TOKEN, epoll::LISTENER) {
+            if let Err(e) = self.poller.add(&self.shared.listener, LISTENER_TOKEN, Interest::Listener) {
                 error!("cannot resume accepting: {e}");
             }
         }
@@ -154,11 +156,11 @@ impl<'s> EventLoop<'s> {
             return;
         }
         debug!("event loop stops accepting; {} connections in flight", self.live);
-        self.drain_deadline = Some(Instant::now() + self.shared.config.drain_timeout);
+        self.drain_deadline = Some(Instant::now() + self.shared.limits.drain_timeout);
         if self.paused_until.take().is_none() {
-            let _ = self.poller.delete(self.shared.listener.as_raw_fd());
+            let _ = self.poller.delete(&self.shared.listener);
         }
-        let _ = self.poller.delete(self.shared.waker.raw_fd());
+        let _ = self.poller.delete(&self.shared.waker);
         // Connections that have sent nothing (a browser's preconnect, say) have no response
         // in flight to wait for: close them now rather than hold the exit for the drain time.
         for index in 0..self.slots.len() {
@@ -172,34 +174,35 @@ impl<'s> EventLoop<'s> {
         let index = (token & 0xffff_ffff) as usize - FIRST_CONNECTION_TOKEN as usize;
         let generation = (token >> 32) as u32;
         if self.slots.get(index).is_some_and(|slot| slot.generation == generation && slot.conn.is_some()) {
-            self.drive(index, |conn, shared| conn.on_ready(shared));
+            self.drive(index, |conn, shared, state| conn.on_ready(shared, state));
         }
     }
 
     fn expire_deadlines(&mut self, now: Instant) {
         for index in 0..self.slots.len() {
             if self.slots[index].conn.as_ref().is_some_and(|conn| conn.deadline() <= now) {
-                self.drive(index, |conn, shared| conn.on_deadline(shared, now));
+                self.drive(index, |conn, shared, state| conn.on_deadline(shared, state, now));
             }
         }
     }
 
     /// Runs one step of a connection. A panic in it closes that connection and nothing else.
-    fn drive(&mut self, index: usize, step: impl FnOnce(&mut Connection, &Shared) -> Next) {
+    fn drive(&mut self, index: usize, step: impl FnOnce(&mut Connection, &Shared, &mut LoopState) -> Next) {
         let shared = self.shared;
-        let Some(conn) = self.slots[index].conn.as_mut() else { return };
-        let next = catch_unwind(AssertUnwindSafe(|| step(conn, shared))).unwrap_or_else(|_| {
+        let state = &mut self.state;
+        let slot = &mut self.slots[index];
+        let Some(conn) = slot.conn.as_mut() else { return };
+        let next = catch_unwind(AssertUnwindSafe(|| step(conn, shared, state))).unwrap_or_else(|_| {
             error!("a connection step panicked; closing that connection");
             Next::Close
         });
-        let fd = conn.stream_fd();
         match next {
-            Next::Wait if !self.slots[index].parked => {
-                let token = (u64::from(self.slots[index].generation) << 32) | (index as u64 + FIRST_CONNECTION_TOKEN);
-                match self.poller.add(fd, token, epoll::CONNECTION) {
-                    Ok(()) => self.slots[index].parked = true,
+            Next::Wait if !slot.parked => {
+                let token = (u64::from(slot.generation) << 32) | (index as u64 + FIRST_CONNECTION_TOKEN);
+                match self.poller.add(conn.stream(), token, Interest::Connection) {
+                    Ok(()) => slot.parked = true,
                     Err(e) => {
-                        error!("epoll add: {e}; closing the connection");
+                        error!("cannot park a connection: {e}; closing it");
                         self.remove(index);
                     }
                 }
@@ -223,16 +226,17 @@ impl<'s> EventLoop<'s> {
         }
     }
 
-    /// Drops the connection (closing its socket, which also removes it from epoll).
+    /// Closes the connection (its socket too, which also takes it off the poller).
     fn remove(&mut self, index: usize) {
         let slot = &mut self.slots[index];
-        if slot.conn.take().is_some() {
+        if let Some(conn) = slot.conn.take() {
             slot.generation = slot.generation.wrapping_add(1);
             slot.parked = false;
             self.free.push(index);
             self.live -= 1;
+            conn.close();
             self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-            self.shared.spare_fd.restore_if_missing(self.shared.site.root_dir.as_fd());
+            self.shared.spare_fd.restore_if_missing(self.shared.waker.as_fd());
         }
     }
 }

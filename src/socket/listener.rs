@@ -1,60 +1,54 @@
-//! socket() → bind() → listen(): the listening socket, with the options a server needs
-//! that `std::net::TcpListener::bind` does not set.
+//! socket() → bind() → listen(): the listening socket, with the options a server needs that
+//! `std::net::TcpListener::bind` does not set.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use log::debug;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::limits::{LISTEN_BACKLOG, NOTSENT_LOWAT};
+use crate::socket::sys::{self, Deferral};
 
-/// Binds and listens on `addr`, non-blocking (the event loops wait on it with epoll). With
-/// `defer_accept`, connections reach `accept` once they have data or have waited that long.
-pub fn bind_listener(addr: SocketAddr, defer_accept: Option<Duration>) -> io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking().cloexec(), Some(Protocol::TCP))?;
+/// Binds and listens on `addr`, non-blocking (the event loops wait on it for readiness).
+/// With `defer_accept`, asks the kernel to hand over connections once they have data (see
+/// `sys::defer_until_data`); returns what it got.
+pub fn bind_listener(addr: SocketAddr, defer_accept: Option<Duration>) -> io::Result<(TcpListener, Deferral)> {
+    // socket2 sets close-on-exec at creation on every system (and SO_NOSIGPIPE on macOS).
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    debug!("socket(): a {} TCP socket", if addr.is_ipv6() { "IPv6" } else { "IPv4" });
+    socket.set_nonblocking(true)?;
     // Restarting the server must not wait out TIME_WAIT connections of the last run: with
     // close-after-every-response the server holds thousands of them.
     socket.set_reuse_address(true)?;
-    // Accepted sockets inherit TCP_NODELAY from the listener on Linux, saving a syscall per
-    // connection: a response's last segment leaves at once instead of waiting on Nagle.
+    // Accepted sockets inherit TCP_NODELAY from the listener (Linux and the BSDs), saving a
+    // syscall per connection: a response's last segment leaves at once instead of waiting on
+    // Nagle.
     socket.set_tcp_nodelay(true)?;
-    // Also inherited: at most this much data may wait unsent in a socket. See the limit.
-    set_tcp_option(&socket, libc::TCP_NOTSENT_LOWAT, NOTSENT_LOWAT)?;
-    if let Some(defer) = defer_accept {
-        // In whole seconds: the kernel turns them into SYN-ACK retransmissions.
-        let seconds = libc::c_int::try_from(defer.as_secs()).unwrap_or(libc::c_int::MAX);
-        set_tcp_option(&socket, libc::TCP_DEFER_ACCEPT, seconds)?;
-    }
+    sys::listener_options(&socket)?;
+    debug!("setsockopt(): SO_REUSEADDR, TCP_NODELAY, and where the system has them TCP_NOTSENT_LOWAT {NOTSENT_LOWAT} / TCP_NOPUSH");
     socket.bind(&addr.into())?;
+    debug!("bind({addr})");
     socket.listen(LISTEN_BACKLOG)?;
-    Ok(socket.into())
-}
-
-/// `setsockopt(IPPROTO_TCP, option, value)` for the Linux-only options socket2 has no setter
-/// for (`TCP_DEFER_ACCEPT`, `TCP_NOTSENT_LOWAT`).
-fn set_tcp_option(socket: &Socket, option: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: the fd is open and the option value is a c_int of the size passed.
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            option,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
+    debug!("listen(backlog {LISTEN_BACKLOG})");
+    let deferral = match defer_accept {
+        Some(defer) => sys::defer_until_data(&socket, defer)?,
+        None => Deferral::None,
     };
-    if result != 0 {
-        return Err(io::Error::last_os_error());
+    match deferral {
+        Deferral::Held(held) => debug!("setsockopt(TCP_DEFER_ACCEPT {}s)", held.as_secs()),
+        Deferral::UntilData => debug!("setsockopt(SO_ACCEPTFILTER dataready)"),
+        Deferral::None => debug!("no accept deferral: connections reach accept() at once"),
     }
-    Ok(())
+    Ok((socket.into(), deferral))
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
     use std::net::TcpStream;
+    use std::os::fd::AsRawFd;
 
     fn tcp_option(fd: &impl AsRawFd, option: libc::c_int) -> libc::c_int {
         let mut value: libc::c_int = 0;
@@ -75,7 +69,7 @@ mod tests {
 
     #[test]
     fn accepted_sockets_inherit_tcp_nodelay_and_notsent_lowat() {
-        let listener = bind_listener("127.0.0.1:0".parse().expect("addr"), None).expect("bind");
+        let (listener, _) = bind_listener("127.0.0.1:0".parse().expect("addr"), None).expect("bind");
         let _client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
         listener.set_nonblocking(false).expect("blocking accept");
         let (accepted, _) = listener.accept().expect("accept");
@@ -83,9 +77,12 @@ mod tests {
         assert_eq!(tcp_option(&accepted, libc::TCP_NOTSENT_LOWAT), NOTSENT_LOWAT);
     }
 
+    #[cfg(not(feature = "portable"))]
     #[test]
     fn defer_accept_holds_a_silent_connection_and_passes_one_with_data() {
-        let listener = bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1))).expect("bind");
+        let (listener, deferral) =
+            bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1))).expect("bind");
+        assert_eq!(deferral, Deferral::Held(Duration::from_secs(1)));
         let value = tcp_option(&listener, libc::TCP_DEFER_ACCEPT);
         assert!(value >= 1, "TCP_DEFER_ACCEPT is {value}");
         let addr = listener.local_addr().expect("addr");
@@ -105,5 +102,13 @@ mod tests {
             }
         };
         assert_eq!(accepted.peer_addr().expect("peer"), talking.local_addr().expect("local"));
+    }
+
+    #[cfg(feature = "portable")]
+    #[test]
+    fn the_portable_build_defers_nothing() {
+        let (_listener, deferral) =
+            bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1))).expect("bind");
+        assert_eq!(deferral, Deferral::None);
     }
 }

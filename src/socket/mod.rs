@@ -1,9 +1,50 @@
-//! The transport layer: TCP sockets, readiness, threads. Knows nothing of HTTP beyond
-//! handing a complete request head to `http` and sending back the bytes it gets.
+//! The transport layer: TCP sockets, readiness, threads. Knows nothing of HTTP: it receives
+//! bytes into the HTTP side's `RequestReader`, and sends the `Transmission` it gets back.
 
 pub mod acceptor;
 pub mod connection;
-pub mod epoll;
 pub mod event_loop;
 pub mod listener;
 pub mod pool;
+pub mod readiness;
+pub mod sys;
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::time::Duration;
+
+use crate::http::exchange::Service;
+use acceptor::{Burst, SpareFd};
+use readiness::Waker;
+use sys::Deferral;
+
+/// The deadlines and the cap that bound every connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub head_timeout: Duration,
+    pub write_timeout: Duration,
+    pub drain_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// What every event loop shares: the listener, the service to ask, the limits, the counters.
+pub struct Shared {
+    pub service: Service,
+    pub listener: TcpListener,
+    /// What the kernel does with connections that have sent nothing yet.
+    pub deferral: Deferral,
+    pub limits: ConnectionLimits,
+    pub waker: Waker,
+    /// Set on shutdown; the waker makes every loop look at it.
+    pub stopping: AtomicBool,
+    /// Connections accepted and not yet closed, across all loops (capped by
+    /// `limits.max_connections`).
+    pub in_flight: AtomicUsize,
+    pub next_connection_id: AtomicU64,
+    /// Connections refused over the cap: logged once per burst.
+    pub overloaded: Burst,
+    /// accept() failing with EMFILE/ENFILE: logged once per burst.
+    pub fd_exhaustion: Burst,
+    /// An fd held in reserve for answering 503 when the process is out of fds.
+    pub spare_fd: SpareFd,
+}

@@ -5,7 +5,7 @@
 //! wake-up and a cache miss that are worth more than parsing and answering a request; a
 //! thread that accepts and serves inline spends the least CPU per connection. And a pool of
 //! threads blocked on slow clients cannot be sized for a thousand of them. So each pool
-//! thread accepts and serves its own connections with readiness (epoll): slow clients cost
+//! thread accepts and serves its own connections with readiness (epoll, kqueue): slow clients cost
 //! a parked entry, not a thread.
 
 use std::io;
@@ -13,8 +13,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use log::error;
 
-use crate::server::Shared;
 use crate::socket::event_loop::EventLoop;
+use crate::socket::Shared;
 
 /// Starts `threads` event loops on a rayon pool and returns when all have finished
 /// (after shutdown has drained them).
