@@ -23,7 +23,7 @@ Options:
       --hidden              serve dotfiles and dot-folders (off by default)
       --cache-control VAL   Cache-Control for files and listings (default: no-cache)
       --no-file-cache       read every file from disk; by default small files stay in memory
-                            while inotify reports no change (turn off for NFS or mmap writers)
+                            while they are unchanged (turn off for NFS or mmap writers)
       --max-connections N   connections in flight before answering 503 (default 4096)
       --head-timeout SECS   time for a client to send its request head (default 10)
       --write-timeout SECS  time a response may make no progress (default 20)

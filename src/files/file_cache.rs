@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use log::debug;
+use log::{debug, trace};
 
 use crate::files::confined_open::open_no_symlinks;
 use crate::files::media_type::{compressible, media_type};
@@ -125,7 +125,7 @@ impl FileCache {
             Ok(loaded) if self.watch.unchanged(site, &loaded.stamps) => Rc::new(loaded),
             Ok(_) => return None,
             Err(why) => {
-                debug!("file cache: not keeping {relative}: {why}");
+                trace!("file cache: not keeping {relative}: {why}");
                 return None;
             }
         };
@@ -134,7 +134,7 @@ impl FileCache {
             return None;
         }
         self.bytes += size;
-        debug!("file cache: keeping {relative} ({size} bytes)");
+        trace!("file cache: keeping {relative} ({size} bytes)");
         match named {
             Named::File(key) => self.files.insert(key.to_string(), Rc::clone(&loaded)),
             Named::FolderIndex(key) => self.indexes.insert(key.to_string(), Rc::clone(&loaded)),

@@ -116,7 +116,7 @@ pub fn file_response(
     let has_variants = variants.brotli.is_some() || variants.gzip.is_some();
     let (relative, content_type) = (variants.relative, variants.content_type.clone());
     let (Variant { source, len, modified }, coding) = variants.negotiate(head);
-    log::debug!(
+    log::trace!(
         "{} {relative}{} ({len} bytes)",
         if matches!(source, Source::Memory(_)) { "in memory:" } else { "opened" },
         coding.map_or("", |c| c.file_suffix())

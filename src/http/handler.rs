@@ -25,7 +25,7 @@ pub fn respond(head: &RequestHead<'_, '_>, site: &Site, state: &mut LoopState) -
     }
     let response = match parse_target(head.target) {
         Ok(path) => serve_path(head, site, state, &path).unwrap_or_else(|e| {
-            state.note_resolved(|| format!("refused: {e}"));
+            state.note_resolved(|| format!("nothing servable: {e}"));
             Response::file_error(&e)
         }),
         Err(e) => Response::refused(&e),

@@ -162,8 +162,9 @@ impl Connection {
                 }
             };
             narrate!(self, "recv {n} bytes");
+            let received = reader.received();
+            trace!("conn {} bytes received: \"{}\"", self.id, received[received.len() - n..].escape_ascii());
             if let Some(transmission) = reader.answer(&shared.service, state) {
-                trace!("conn {} head as received: \"{}\"", self.id, reader.received().escape_ascii());
                 self.start_sending(shared, transmission);
                 return Step::Continue;
             }

@@ -17,7 +17,7 @@ use crate::socket::sys::{self, Deferral};
 pub fn bind_listener(addr: SocketAddr, defer_accept: Option<Duration>) -> io::Result<(TcpListener, Deferral)> {
     // socket2 sets close-on-exec at creation on every system (and SO_NOSIGPIPE on macOS).
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    debug!("socket(): a {} TCP socket", if addr.is_ipv6() { "IPv6" } else { "IPv4" });
+    debug!("socket({}, SOCK_STREAM): a TCP socket", if addr.is_ipv6() { "AF_INET6" } else { "AF_INET" });
     socket.set_nonblocking(true)?;
     // Restarting the server must not wait out TIME_WAIT connections of the last run: with
     // close-after-every-response the server holds thousands of them.
