@@ -90,12 +90,7 @@ pub fn send_bytes(stream: &TcpStream, bytes: &[u8], _more: bool) -> io::Result<u
     let flags = libc::MSG_NOSIGNAL;
     #[cfg(target_os = "macos")]
     let flags = 0;
-    // SAFETY: the pointer and length describe a live slice.
-    let n = unsafe { libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), flags) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    super::send_with_flags(stream, bytes, flags)
 }
 
 /// The BSD `sendfile(2)` (file first, socket second, the count returned through a pointer).

@@ -41,13 +41,7 @@ pub fn accept_nonblocking(listener: &TcpListener) -> io::Result<(TcpStream, Sock
 /// of the file's pages they made the kernel cut a 10 MiB response into 333 segments instead
 /// of 265, and clients got 5–15 % fewer MiB/s (64 KiB and 10 MiB files, wrk and oha).
 pub fn send_bytes(stream: &TcpStream, bytes: &[u8], more: bool) -> io::Result<usize> {
-    let flags = libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 };
-    // SAFETY: the pointer and length describe a live slice.
-    let n = unsafe { libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), flags) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    super::send_with_flags(stream, bytes, libc::MSG_NOSIGNAL | if more { libc::MSG_MORE } else { 0 })
 }
 
 /// `sendfile(2)`: file bytes go from the page cache to the socket without a copy through

@@ -74,6 +74,16 @@ pub fn recv_uninit(stream: &TcpStream, buf: &mut [MaybeUninit<u8>]) -> io::Resul
     Ok(n as usize)
 }
 
+/// One `send(2)` with these flags.
+fn send_with_flags(stream: &TcpStream, bytes: &[u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe a live slice.
+    let n = unsafe { libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), flags) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 /// Calls an `accept`-like function with room for the peer's address and wraps its result.
 fn accept_with(
     accept: impl FnOnce(*mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int,
