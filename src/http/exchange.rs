@@ -89,20 +89,27 @@ impl Transmission {
     fn new(response: Response, linger: bool, mut record: AccessRecord, dates: &mut Dates) -> Transmission {
         record.status = response.status().code();
         record.refusal = response.refusal();
-        let mut bytes = Vec::with_capacity(256);
+        // One send carries the head and a first piece that is in memory: one allocation of
+        // the right size for both (a head is 200–400 bytes).
+        let first_len = match response.body().pieces.first() {
+            Some(Piece::Bytes(first)) => Some(first.len()),
+            Some(Piece::Region { offset, len }) => {
+                response.body().source.as_ref().and_then(|s| s.memory_region(*offset, *len)).map(<[u8]>::len)
+            }
+            None => None,
+        };
+        let mut bytes = Vec::with_capacity(512 + first_len.unwrap_or(0));
         write_response_head(&mut bytes, &response, dates);
         let head_len = bytes.len();
         let crate::files::body::Body { pieces, source } = response.into_body();
-        let mut rest = pieces.into_iter().peekable();
-        // One send carries the head and a first piece that is in memory.
-        let first = match rest.peek() {
-            Some(Piece::Bytes(first)) => Some(first.as_slice()),
-            Some(Piece::Region { offset, len }) => source.as_ref().and_then(|s| s.memory_region(*offset, *len)),
-            None => None,
-        };
-        if let Some(first) = first {
-            bytes.extend_from_slice(first);
-            rest.next();
+        let mut rest = pieces.into_iter();
+        if first_len.is_some() {
+            match rest.next() {
+                Some(Piece::Bytes(first)) => bytes.extend_from_slice(&first),
+                Some(Piece::Region { offset, len }) => bytes
+                    .extend_from_slice(source.as_ref().and_then(|s| s.memory_region(offset, len)).unwrap_or_default()),
+                None => {}
+            }
         }
         Transmission { bytes, head_len, rest: rest.collect(), source, linger, record }
     }
