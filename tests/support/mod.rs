@@ -35,12 +35,12 @@ pub const SERVER_FIELD: &str = "rawserve/0.1.0";
 pub const BIN: &str = env!("CARGO_BIN_EXE_rawserve");
 
 /// The fallible helpers give up on a loopback connect after this long: by then the accept
-/// queue is full and the kernel is retransmitting SYNs (after 1 s, then 3 s), which an
-/// overload test counts as a refusal rather than waiting for.
+/// queue is full and the kernel is retransmitting SYNs (after 1 s, then 3 s); an overload
+/// test gets that as an error instead of waiting through the retransmits.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long `settled_log_lines` waits: three of the server's log flush intervals.
-pub const LOG_SETTLE: Duration = Duration::from_millis(3 * rawserve::limits::LOG_FLUSH_INTERVAL.as_millis() as u64);
+pub const LOG_SETTLE: Duration = rawserve::limits::LOG_FLUSH_INTERVAL.saturating_mul(3);
 
 // ---------------------------------------------------------------------------------------
 // Temporary folders
