@@ -3,23 +3,28 @@
 //! command line so every scenario ends in seconds; the full-scale figures come from
 //! `scripts/` (see README, Hardening).
 //!
-//! Only std. Every read has a timeout and every wait a bound, so a server that hangs fails a
-//! test instead of hanging it. Servers are killed by PID when a test ends, pass or fail.
+//! Only std, through `tests/support`. Every read has a timeout and every wait a bound, so a
+//! server that hangs fails a test instead of hanging it. Servers are killed by PID when a test
+//! ends, pass or fail.
+
+mod support;
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rawserve");
+use support::{
+    format_request, read_head, start_download, try_connect, try_get, Launch, Response, Sandbox, TestServer,
+    READ_TIMEOUT,
+};
+
 const MIB: usize = 1024 * 1024;
-/// The longest a single read may block.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// "Answers quickly": a functional bound, not a benchmark.
 const QUICK: Duration = Duration::from_secs(2);
 
@@ -27,38 +32,25 @@ const QUICK: Duration = Duration::from_secs(2);
 // Fixtures
 // ---------------------------------------------------------------------------------------
 
-/// A document root in a temp folder, removed on drop.
-struct Root {
-    path: PathBuf,
-}
-
-impl Root {
-    fn new(tag: &str) -> Root {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("rawserve-hardening-{tag}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create root");
-        let path = path.canonicalize().expect("canonical root");
-        fs::write(path.join("index.html"), INDEX).expect("write index.html");
-        Root { path }
-    }
-
-    /// Adds a file of `len` bytes of `pattern`, returns its path.
-    fn file(&self, name: &str, len: usize) -> PathBuf {
-        let path = self.path.join(name);
-        write_pattern(&path, len, 0);
-        path
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
 const INDEX: &[u8] = b"<!DOCTYPE html><title>hardening</title><p>hello</p>\n";
+
+/// rawserve with `args` on a root holding `index.html` and `files` (name, length; pattern 0),
+/// at `RUST_LOG=info`: the level whose batched log lines the tests count.
+fn launch(files: &[(&str, usize)], args: &[&str]) -> Launch {
+    Launch::new()
+        .prepare(|root| {
+            fs::write(root.join("index.html"), INDEX).expect("write index.html");
+            for (name, len) in files {
+                write_pattern(&root.join(name), *len, 0);
+            }
+        })
+        .args(args)
+        .log_level("info")
+}
+
+fn serve(files: &[(&str, usize)], args: &[&str]) -> TestServer {
+    launch(files, args).start()
+}
 
 /// The byte at `offset` of pattern `seed`: never zero, and different at every offset within
 /// a 251-byte cycle that shifts each 64 KiB, so a shifted, zero-padded or foreign byte shows.
@@ -86,234 +78,25 @@ fn pattern_mismatch(bytes: &[u8], start: usize, seed: usize) -> Option<usize> {
 }
 
 // ---------------------------------------------------------------------------------------
-// The server process
+// Requests
 // ---------------------------------------------------------------------------------------
 
-/// The real binary on 127.0.0.1 and a free port; killed by PID on drop.
-struct ServerProcess {
-    child: Child,
-    pid: u32,
-    addr: SocketAddr,
-    stderr: Arc<Mutex<Vec<u8>>>,
+/// The head of `response`, for failure messages (its body may be 20 MiB).
+fn shown(response: &Response) -> String {
+    format!("{} {:?}", response.status_line, response.headers)
 }
 
-impl ServerProcess {
-    fn start(root: &Root, args: &[&str]) -> ServerProcess {
-        let mut command = Command::new(BIN);
-        command.args(["--bind", "127.0.0.1", "--port", "0"]).args(args).arg(&root.path);
-        ServerProcess::spawn(command)
-    }
-
-    /// Started through `sh -c 'ulimit -n LIMIT; exec rawserve ...'` (soft and hard limit).
-    fn start_with_fd_limit(root: &Root, limit: u32, args: &[&str]) -> ServerProcess {
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
-            .arg(BIN)
-            .args(["--bind", "127.0.0.1", "--port", "0"])
-            .args(args)
-            .arg(&root.path);
-        ServerProcess::spawn(command)
-    }
-
-    fn spawn(mut command: Command) -> ServerProcess {
-        command.env("RUST_LOG", "info").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = command.spawn().expect("start rawserve");
-        let pid = child.id();
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut pipe = child.stderr.take().expect("stderr pipe");
-        let sink = Arc::clone(&stderr);
-        thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().expect("stderr lock").extend_from_slice(&buf[..n]);
-            }
-        });
-        let stdout = child.stdout.take().expect("stdout pipe");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep the pipe open (and drained) for the server's lifetime.
-            let _ = io::copy(&mut reader, &mut io::sink());
-        });
-        let mut server = ServerProcess { child, pid, addr: SocketAddr::from(([127, 0, 0, 1], 0)), stderr };
-        let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
-        // `rawserve 0.1.0 serving /abs at http://127.0.0.1:PORT/`
-        let port = line
-            .trim_end()
-            .strip_suffix('/')
-            .and_then(|l| l.rsplit_once(':'))
-            .and_then(|(_, port)| port.parse::<u16>().ok())
-            .unwrap_or_else(|| panic!("no start-up line: {line:?}; stderr: {}", server.log()));
-        assert!(line.starts_with("rawserve 0.1.0 serving /"), "{line:?}");
-        server.addr = SocketAddr::from(([127, 0, 0, 1], port));
-        server
-    }
-
-    fn log(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().expect("stderr lock")).into_owned()
-    }
-
-    /// Lines of the server's own log (not access lines) that contain `needle`.
-    fn log_lines_containing(&self, needle: &str) -> usize {
-        self.log().lines().filter(|l| l.contains(needle) && !l.contains("rawserve::access")).count()
-    }
-
-    /// The count once what the server logged so far has reached the pipe: at `info` it
-    /// batches log lines and writes them at least every 200 ms.
-    fn settled_log_lines(&self, needle: &str) -> usize {
-        thread::sleep(Duration::from_millis(600));
-        self.log_lines_containing(needle)
-    }
-
-    /// Open file descriptors of the server process (sockets, files, epoll, pipes).
-    fn fd_count(&self) -> usize {
-        fs::read_dir(format!("/proc/{}/fd", self.pid)).map(|d| d.count()).unwrap_or(0)
-    }
-
-    /// Waits (bounded) until the fd count is at most `target`; returns the last count.
-    fn wait_fds_at_most(&self, target: usize, bound: Duration) -> usize {
-        let until = Instant::now() + bound;
-        loop {
-            let count = self.fd_count();
-            if count <= target || Instant::now() >= until {
-                return count;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits (bounded) until the fd count is at least `target`.
-    fn wait_fds_at_least(&self, target: usize, bound: Duration) -> usize {
-        let until = Instant::now() + bound;
-        loop {
-            let count = self.fd_count();
-            if count >= target || Instant::now() >= until {
-                return count;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The fd count once the server is idle: after a request, when the event loops are up.
-    fn idle_fd_baseline(&self) -> usize {
-        assert_eq!(get(self.addr, "/").expect("GET /").status, 200);
-        thread::sleep(Duration::from_millis(200));
-        self.fd_count()
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill").arg(format!("-{signal}")).arg(self.pid.to_string()).status();
-        assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {}", self.pid);
-    }
-
-    fn wait_exit(&mut self, bound: Duration) -> Option<ExitStatus> {
-        let until = Instant::now() + bound;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            if Instant::now() >= until {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// A tiny HTTP/1.1 client
-// ---------------------------------------------------------------------------------------
-
-struct Response {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-
-    fn content_length(&self) -> Option<usize> {
-        self.header("Content-Length").and_then(|v| v.parse().ok())
-    }
-}
-
-fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let stream = TcpStream::connect_timeout(&addr, QUICK)?;
-    stream.set_read_timeout(Some(READ_TIMEOUT))?;
-    stream.set_write_timeout(Some(READ_TIMEOUT))?;
-    Ok(stream)
-}
-
-fn request(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: hardening-test\r\n\r\n")
-}
-
-/// Reads until the end of the head; returns the head and any body bytes read with it.
-fn read_head(stream: &mut TcpStream) -> io::Result<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
-            return Ok((head, buf[end + 4..].to_vec()));
-        }
-        let n = stream.read(&mut chunk)?;
-        if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("closed after {} bytes", buf.len())));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if buf.len() > 64 * 1024 {
-            return Err(io::Error::other("head too long"));
-        }
-    }
-}
-
-fn status_of(head: &str) -> u16 {
-    head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0)
-}
-
-/// Reads to EOF (the server closes after every response).
-fn read_response(stream: &mut TcpStream) -> io::Result<Response> {
-    let (head, mut body) = read_head(stream)?;
-    stream.read_to_end(&mut body)?;
-    Ok(Response { status: status_of(&head), head, body })
-}
-
-fn get(addr: SocketAddr, path: &str) -> io::Result<Response> {
-    let mut stream = connect(addr)?;
-    stream.write_all(request(path).as_bytes())?;
-    read_response(&mut stream)
+/// Writes `GET path` on `stream`.
+fn ask_for(stream: &mut TcpStream, addr: SocketAddr, path: &str) -> io::Result<()> {
+    stream.write_all(format_request(addr, "GET", path, &[]).as_bytes())
 }
 
 /// GET that must answer 200 within `QUICK`.
 fn assert_quick_ok(addr: SocketAddr, path: &str) -> Duration {
     let started = Instant::now();
-    let response = get(addr, path).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let response = try_get(addr, path).unwrap_or_else(|e| panic!("GET {path}: {e}"));
     let elapsed = started.elapsed();
-    assert_eq!(response.status, 200, "GET {path}: {}", response.head);
+    assert_eq!(response.status, 200, "GET {path}: {}", shown(&response));
     assert!(elapsed < QUICK, "GET {path} took {elapsed:?}");
     elapsed
 }
@@ -322,14 +105,21 @@ fn assert_quick_ok(addr: SocketAddr, path: &str) -> Duration {
 fn eventually_ok(addr: SocketAddr, path: &str, bound: Duration) -> Response {
     let until = Instant::now() + bound;
     loop {
-        match get(addr, path) {
+        match try_get(addr, path) {
             Ok(response) if response.status == 200 => return response,
             other if Instant::now() >= until => {
-                panic!("GET {path} never answered 200: {:?}", other.map(|r| r.head))
+                panic!("GET {path} never answered 200: {:?}", other.map(|r| shown(&r)))
             }
             _ => thread::sleep(Duration::from_millis(50)),
         }
     }
+}
+
+/// `start_download` that must succeed with a 200.
+fn download(addr: SocketAddr, path: &str, at_least: usize) -> (TcpStream, Response) {
+    let (stream, response) = start_download(addr, path, at_least).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    assert_eq!(response.status, 200, "{}", shown(&response));
+    (stream, response)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -340,15 +130,13 @@ fn eventually_ok(addr: SocketAddr, path: &str, bound: Duration) -> Response {
 fn slow_clients_are_closed_by_deadlines_while_others_are_served() {
     const SLOW_HEADERS: usize = 100;
     const STALLED: usize = 20;
-    let root = Root::new("slow");
-    root.file("big.bin", 20 * MIB);
-    let server = ServerProcess::start(&root, &["--head-timeout", "2", "--write-timeout", "2"]);
-    let baseline = server.idle_fd_baseline();
+    let server = serve(&[("big.bin", 20 * MIB)], &["--head-timeout", "2", "--write-timeout", "2"]);
+    let baseline = server.idle_fd_count();
 
     // 100 clients that send a request head one byte at a time (every 200 ms).
     let mut slow = Vec::new();
     for _ in 0..SLOW_HEADERS {
-        let mut stream = connect(server.addr).expect("connect slow client");
+        let mut stream = try_connect(server.addr).expect("connect slow client");
         stream.write_all(b"GET / HTTP/1.1\r\nHost: 127").expect("first bytes");
         slow.push(stream);
     }
@@ -368,8 +156,8 @@ fn slow_clients_are_closed_by_deadlines_while_others_are_served() {
     // 20 clients that ask for a 20 MiB file and never read it.
     let mut stalled = Vec::new();
     for _ in 0..STALLED {
-        let mut stream = connect(server.addr).expect("connect downloader");
-        stream.write_all(request("/big.bin").as_bytes()).expect("request");
+        let mut stream = try_connect(server.addr).expect("connect downloader");
+        ask_for(&mut stream, server.addr, "/big.bin").expect("request");
         stalled.push(stream);
     }
     assert!(
@@ -402,11 +190,11 @@ fn slow_clients_are_closed_by_deadlines_while_others_are_served() {
     let after = server.wait_fds_at_most(baseline, Duration::from_secs(15));
     assert!(after <= baseline, "server fds {after}, baseline {baseline}: slow clients still held");
     for mut stream in stalled {
-        let (head, mut body) = read_head(&mut stream).expect("stalled download's head");
-        assert_eq!(status_of(&head), 200, "{head}");
-        let _ = stream.read_to_end(&mut body); // ends with EOF: the server closed it
-        assert!(body.len() < 20 * MIB, "a stalled download was not cut off");
-        assert_eq!(pattern_mismatch(&body, 0, 0), None, "corrupt bytes in a cut-off download");
+        let mut response = read_head(&mut stream).expect("stalled download's head");
+        assert_eq!(response.status, 200, "{}", shown(&response));
+        let _ = stream.read_to_end(&mut response.body); // ends with EOF: the server closed it
+        assert!(response.body.len() < 20 * MIB, "a stalled download was not cut off");
+        assert_eq!(pattern_mismatch(&response.body, 0, 0), None, "corrupt bytes in a cut-off download");
     }
     assert_eq!(server.settled_log_lines("no write progress"), STALLED, "{}", server.log());
     assert_quick_ok(server.addr, "/");
@@ -419,14 +207,13 @@ fn slow_clients_are_closed_by_deadlines_while_others_are_served() {
 #[test]
 fn over_the_connection_cap_clients_get_503_then_service_resumes() {
     const CAP: usize = 20;
-    let root = Root::new("overload");
-    let server = ServerProcess::start(&root, &["--max-connections", "20", "--head-timeout", "30"]);
-    let baseline = server.idle_fd_baseline();
+    let server = serve(&[], &["--max-connections", "20", "--head-timeout", "30"]);
+    let baseline = server.idle_fd_count();
 
     // Partial heads: silent connections would wait in the kernel first (TCP_DEFER_ACCEPT).
     let held: Vec<TcpStream> = (0..CAP)
         .map(|_| {
-            let mut stream = connect(server.addr).expect("connect");
+            let mut stream = try_connect(server.addr).expect("connect");
             stream.write_all(b"GET / HTTP/1.1\r\n").expect("partial head");
             stream
         })
@@ -436,11 +223,11 @@ fn over_the_connection_cap_clients_get_503_then_service_resumes() {
 
     for _ in 0..5 {
         let started = Instant::now();
-        let response = get(server.addr, "/").expect("over the cap");
-        assert_eq!(response.status, 503, "{}", response.head);
-        assert_eq!(response.header("Retry-After"), Some("1"), "{}", response.head);
+        let response = try_get(server.addr, "/").expect("over the cap");
+        assert_eq!(response.status, 503, "{}", shown(&response));
+        assert_eq!(response.header("Retry-After"), Some("1"), "{}", shown(&response));
         assert_eq!(response.header("Connection"), Some("close"));
-        assert_eq!(response.content_length(), Some(response.body.len()));
+        assert_eq!(response.content_length(), response.body.len() as u64);
         assert!(started.elapsed() < QUICK, "503 took {:?}", started.elapsed());
     }
     assert_eq!(server.settled_log_lines("connections in flight, the cap"), 1, "once per burst: {}", server.log());
@@ -471,10 +258,10 @@ fn burst(addr: SocketAddr, n: usize, path: &str) -> Outcomes {
     let mut streams = Vec::new();
     let mut outcomes = Outcomes::default();
     for _ in 0..n {
-        match connect(addr) {
+        match try_connect(addr) {
             Ok(mut stream) => {
                 // A write may fail if the server already answered 503 and closed.
-                let _ = stream.write_all(request(path).as_bytes());
+                let _ = ask_for(&mut stream, addr, path);
                 streams.push(stream);
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => outcomes.closed += 1,
@@ -484,13 +271,14 @@ fn burst(addr: SocketAddr, n: usize, path: &str) -> Outcomes {
     thread::sleep(Duration::from_millis(300));
     for mut stream in streams {
         match read_head(&mut stream) {
-            Ok((head, _)) => match status_of(&head) {
+            Ok(response) => match response.status {
                 200 => outcomes.ok += 1,
                 503 => {
-                    assert!(head.contains("\r\nRetry-After: "), "{head}");
+                    let retry_after = response.headers.iter().any(|(n, v)| n == "Retry-After" && v == "1");
+                    assert!(retry_after, "{}", shown(&response));
                     outcomes.unavailable += 1;
                 }
-                other => panic!("unexpected status {other}: {head}"),
+                other => panic!("unexpected status {other}: {}", shown(&response)),
             },
             Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
                 panic!("a connection hung: no answer in {READ_TIMEOUT:?}")
@@ -505,19 +293,14 @@ fn burst(addr: SocketAddr, n: usize, path: &str) -> Outcomes {
 
 #[test]
 fn out_of_file_descriptors_the_server_sheds_load_and_recovers() {
-    let root = Root::new("fds");
-    root.file("big.bin", 20 * MIB);
-    let server = ServerProcess::start_with_fd_limit(
-        &root,
-        64,
-        &["--head-timeout", "5", "--write-timeout", "5", "--threads", "2"],
-    );
-    let limits = fs::read_to_string(format!("/proc/{}/limits", server.pid)).expect("limits");
+    let args = ["--head-timeout", "5", "--write-timeout", "5", "--threads", "2"];
+    let server = launch(&[("big.bin", 20 * MIB)], &args).fd_limit(64).start();
+    let limits = fs::read_to_string(format!("/proc/{}/limits", server.pid())).expect("limits");
     assert!(
         limits.lines().any(|l| l.starts_with("Max open files") && l.split_whitespace().nth(3) == Some("64")),
         "{limits}"
     );
-    let baseline = server.idle_fd_baseline();
+    let baseline = server.idle_fd_count();
     let mut logged = 0;
     for round in 0..2 {
         let outcomes = burst(server.addr, 100, "/big.bin");
@@ -541,10 +324,10 @@ fn out_of_file_descriptors_the_server_sheds_load_and_recovers() {
 
 /// Asks for `path` on a new connection and reads the answer's head (bounded).
 fn ask(addr: SocketAddr, path: &str) -> (TcpStream, u16) {
-    let mut stream = connect(addr).expect("connect");
-    let _ = stream.write_all(request(path).as_bytes());
+    let mut stream = try_connect(addr).expect("connect");
+    let _ = ask_for(&mut stream, addr, path);
     match read_head(&mut stream) {
-        Ok((head, _)) => (stream, status_of(&head)),
+        Ok(response) => (stream, response.status),
         Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
             panic!("no answer in {READ_TIMEOUT:?}: the server hung")
         }
@@ -558,22 +341,20 @@ fn running_out_of_fds_is_logged_once_per_burst_even_as_clients_come_and_go() {
     // takes a limit lowered under a running server (`prlimit`), as when something else in the
     // process, or an administrator, takes the fds: fds then run out before the cap is reached.
     const LIMIT: usize = 64;
-    let root = Root::new("emfile");
-    root.file("big.bin", 20 * MIB);
     let args = ["--threads", "2", "--head-timeout", "30", "--write-timeout", "30"];
-    let server = ServerProcess::start_with_fd_limit(&root, 1024, &args);
+    let server = launch(&[("big.bin", 20 * MIB)], &args).fd_limit(1024).start();
     let lowered = Command::new("prlimit")
-        .args(["--pid", &server.pid.to_string(), &format!("--nofile={LIMIT}:{LIMIT}")])
+        .args(["--pid", &server.pid().to_string(), &format!("--nofile={LIMIT}:{LIMIT}")])
         .status()
         .expect("run prlimit (util-linux)");
     assert!(lowered.success(), "prlimit failed: {lowered:?}");
-    let baseline = server.idle_fd_baseline();
+    let baseline = server.idle_fd_count();
     // Each held download costs a socket and a file: make the free fds even, so that the last
     // one is taken by a download and the next connection meets EMFILE in accept() (an odd
     // last fd would be met by open() instead, which answers 503 without logging).
     // It sends a partial head: a silent one would wait in the kernel (TCP_DEFER_ACCEPT).
     let _parity = ((LIMIT - baseline) % 2 == 1).then(|| {
-        let mut stream = connect(server.addr).expect("idle connection");
+        let mut stream = try_connect(server.addr).expect("idle connection");
         stream.write_all(b"GET /").expect("partial head");
         stream
     });
@@ -622,22 +403,23 @@ fn running_out_of_fds_is_logged_once_per_burst_even_as_clients_come_and_go() {
 
 #[test]
 fn a_panic_in_a_handler_answers_500_and_the_server_lives_on() {
-    let root = Root::new("panic");
-    let config = rawserve::Config { root: root.path.clone(), port: 0, threads: 2, ..Default::default() };
+    let root = Sandbox::new();
+    fs::write(root.path().join("index.html"), INDEX).expect("write index.html");
+    let config = rawserve::Config { root: root.path().to_path_buf(), port: 0, threads: 2, ..Default::default() };
     let server = rawserve::Server::bind(config).expect("bind");
     let addr = server.local_addr().expect("local addr");
     let handle = server.shutdown_handle();
     let running = thread::spawn(move || server.run());
 
-    let response = get(addr, "/__panic").expect("GET /__panic");
-    assert_eq!(response.status, 500, "{}", response.head);
-    assert_eq!(response.content_length(), Some(response.body.len()));
-    let page = get(addr, "/").expect("GET / after the panic");
+    let response = try_get(addr, "/__panic").expect("GET /__panic");
+    assert_eq!(response.status, 500, "{}", shown(&response));
+    assert_eq!(response.content_length(), response.body.len() as u64);
+    let page = try_get(addr, "/").expect("GET / after the panic");
     assert_eq!((page.status, page.body.as_slice()), (200, INDEX));
 
     // Many at once, mixed with normal requests: every one is answered.
     let workers: Vec<_> = (0..16)
-        .map(|i| thread::spawn(move || get(addr, if i % 2 == 0 { "/__panic" } else { "/" }).map(|r| r.status)))
+        .map(|i| thread::spawn(move || try_get(addr, if i % 2 == 0 { "/__panic" } else { "/" }).map(|r| r.status)))
         .collect();
     for (i, worker) in workers.into_iter().enumerate() {
         let status = worker.join().expect("client thread").expect("answer");
@@ -662,9 +444,7 @@ fn a_panic_in_a_handler_answers_500_and_the_server_lives_on() {
 #[test]
 fn sigterm_lets_downloads_in_flight_finish_and_refuses_new_connections() {
     const SIZE: usize = 20 * MIB;
-    let root = Root::new("drain");
-    root.file("big.bin", SIZE);
-    let mut server = ServerProcess::start(&root, &["--drain-timeout", "10", "--write-timeout", "10"]);
+    let mut server = serve(&[("big.bin", SIZE)], &["--drain-timeout", "10", "--write-timeout", "10"]);
     let addr = server.addr;
 
     // Four downloads that read a little and then wait for the signal.
@@ -674,25 +454,16 @@ fn sigterm_lets_downloads_in_flight_finish_and_refuses_new_connections() {
         .map(|_| {
             let started_tx = started_tx.clone();
             let go = Arc::clone(&go);
-            thread::spawn(move || -> io::Result<(usize, Option<usize>, Option<usize>)> {
-                let mut stream = connect(addr)?;
-                stream.write_all(request("/big.bin").as_bytes())?;
-                let (head, mut body) = read_head(&mut stream)?;
-                let mut chunk = vec![0u8; 64 * 1024];
-                while body.len() < 256 * 1024 {
-                    let n = stream.read(&mut chunk)?;
-                    if n == 0 {
-                        break;
-                    }
-                    body.extend_from_slice(&chunk[..n]);
-                }
+            thread::spawn(move || -> io::Result<(usize, u64, Option<usize>)> {
+                let (mut stream, response) = start_download(addr, "/big.bin", 256 * 1024)?;
+                let length = response.content_length();
+                let mut body = response.body;
                 let _ = started_tx.send(body.len());
                 let until = Instant::now() + Duration::from_secs(10);
                 while !go.load(Ordering::Relaxed) && Instant::now() < until {
                     thread::sleep(Duration::from_millis(10));
                 }
                 stream.read_to_end(&mut body)?;
-                let length = Response { status: status_of(&head), head, body: Vec::new() }.content_length();
                 Ok((body.len(), length, pattern_mismatch(&body, 0, 0)))
             })
         })
@@ -717,7 +488,7 @@ fn sigterm_lets_downloads_in_flight_finish_and_refuses_new_connections() {
     go.store(true, Ordering::Relaxed);
     for download in downloads {
         let (received, length, mismatch) = download.join().expect("download thread").expect("download");
-        assert_eq!(length, Some(SIZE));
+        assert_eq!(length, SIZE as u64);
         assert_eq!(received, SIZE, "a download in flight was cut short by the shutdown");
         assert_eq!(mismatch, None, "a download's bytes are corrupt");
     }
@@ -729,33 +500,16 @@ fn sigterm_lets_downloads_in_flight_finish_and_refuses_new_connections() {
 // Files that change while they are sent
 // ---------------------------------------------------------------------------------------
 
-/// Asks for `path`, checks for a 200 and reads until at least `at_least` body bytes came:
-/// the stream, the head and the body so far.
-fn start_download(addr: SocketAddr, path: &str, at_least: usize) -> (TcpStream, String, Vec<u8>) {
-    let mut stream = connect(addr).expect("connect");
-    stream.write_all(request(path).as_bytes()).expect("request");
-    let (head, mut body) = read_head(&mut stream).expect("head");
-    assert_eq!(status_of(&head), 200, "{head}");
-    let mut chunk = vec![0u8; 64 * 1024];
-    while body.len() < at_least {
-        let n = stream.read(&mut chunk).expect("read");
-        assert!(n > 0, "closed early");
-        body.extend_from_slice(&chunk[..n]);
-    }
-    (stream, head, body)
-}
-
 #[test]
 fn a_file_truncated_while_sent_is_cut_short_never_padded() {
     const SIZE: usize = 20 * MIB;
     const TRUNCATED: usize = MIB;
-    let root = Root::new("truncate");
-    let path = root.file("big.bin", SIZE);
-    let server = ServerProcess::start(&root, &["--write-timeout", "10"]);
+    let server = serve(&[("big.bin", SIZE)], &["--write-timeout", "10"]);
+    let path = server.root.join("big.bin");
 
-    let (mut stream, head, mut body) = start_download(server.addr, "/big.bin", TRUNCATED);
-    let length = Response { status: 200, head, body: Vec::new() }.content_length();
-    assert_eq!(length, Some(SIZE));
+    let (mut stream, response) = download(server.addr, "/big.bin", TRUNCATED);
+    assert_eq!(response.content_length(), SIZE as u64);
+    let mut body = response.body;
     // Let the server fill the socket buffers and block, then cut the file.
     thread::sleep(Duration::from_millis(300));
     fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(TRUNCATED as u64).expect("truncate");
@@ -774,7 +528,7 @@ fn a_file_truncated_while_sent_is_cut_short_never_padded() {
 
     // The file as it is now is served whole and correctly.
     let now = eventually_ok(server.addr, "/big.bin", QUICK);
-    assert_eq!(now.content_length(), Some(TRUNCATED));
+    assert_eq!(now.content_length(), TRUNCATED as u64);
     assert_eq!(now.body.len(), TRUNCATED);
     assert_eq!(pattern_mismatch(&now.body, 0, 0), None);
     assert_quick_ok(server.addr, "/");
@@ -783,20 +537,20 @@ fn a_file_truncated_while_sent_is_cut_short_never_padded() {
 #[test]
 fn a_file_replaced_while_sent_is_sent_whole_from_the_old_version() {
     const SIZE: usize = 20 * MIB;
-    let root = Root::new("replace");
-    let path = root.file("big.bin", SIZE);
-    let server = ServerProcess::start(&root, &["--write-timeout", "10"]);
+    let server = serve(&[("big.bin", SIZE)], &["--write-timeout", "10"]);
+    let path = server.root.join("big.bin");
 
-    let (mut stream, _, mut body) = start_download(server.addr, "/big.bin", MIB);
+    let (mut stream, response) = download(server.addr, "/big.bin", MIB);
+    let mut body = response.body;
     // Replace it the way editors and deploy tools do: write a new file, rename it over.
-    let new = root.path.join("big.bin.new");
+    let new = server.root.join("big.bin.new");
     write_pattern(&new, 2 * MIB, 1);
     fs::rename(&new, &path).expect("rename over");
 
     stream.read_to_end(&mut body).expect("read the rest");
     assert_eq!(body.len(), SIZE, "the response lost or gained bytes");
     assert_eq!(pattern_mismatch(&body, 0, 0), None, "old and new versions mixed");
-    let now = get(server.addr, "/big.bin").expect("GET the new version");
+    let now = try_get(server.addr, "/big.bin").expect("GET the new version");
     assert_eq!(now.body.len(), 2 * MIB);
     assert_eq!(pattern_mismatch(&now.body, 0, 1), None);
 }

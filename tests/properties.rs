@@ -10,13 +10,14 @@
 //!
 //! 256 cases each, failures not persisted to disk, so `cargo test` stays fast and clean.
 
+mod support;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
@@ -24,6 +25,7 @@ use rawserve::files::listing::{escape_html, render_listing};
 use rawserve::files::resolve::{open_beneath, resolve_path, Resolved};
 use rawserve::files::site::Site;
 use rawserve::http::target::{encode_path, encode_segment, parse_target, UrlPath};
+use support::Sandbox;
 
 const SECRET: &[u8] = b"OUTSIDE-SECRET-props";
 
@@ -31,33 +33,9 @@ fn config() -> ProptestConfig {
     ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
 }
 
-/// A temp folder removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("rawserve-props-{tag}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("temp dir");
-        TempDir(path.canonicalize().expect("canonical temp dir"))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A root with files, a folder, dotfiles, and symlinks in and out; a secret beside it.
 struct Fixture {
-    _dir: TempDir,
+    _dir: Sandbox,
     root: PathBuf,
     outside: PathBuf,
     sites: [Site; 2],
@@ -65,7 +43,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let dir = TempDir::new("wall");
+        let dir = Sandbox::new();
         let root = dir.path().join("root");
         let outside = dir.path().join("outside");
         for folder in [&root, &outside, &root.join("sub"), &root.join(".git")] {
@@ -244,8 +222,8 @@ fn markup_counts(page: &str) -> [usize; 4] {
 fn listings_never_carry_markup_from_file_names() {
     let entries = prop::collection::btree_map(file_name(), any::<bool>(), 0..8);
     proptest!(config(), |(entries in entries)| {
-        let hostile = TempDir::new("list");
-        let benign = TempDir::new("ref");
+        let hostile = Sandbox::new();
+        let benign = Sandbox::new();
         for (i, (name, is_dir)) in entries.iter().enumerate() {
             let reference = format!("entry{i}");
             if *is_dir {
@@ -257,7 +235,7 @@ fn listings_never_carry_markup_from_file_names() {
             }
         }
         let root = UrlPath { relative: Cow::Borrowed(""), trailing_slash: true, query: None };
-        let render = |dir: &TempDir| -> String {
+        let render = |dir: &Sandbox| -> String {
             let site = Site::open(dir.path(), true, true, "no-cache".into()).expect("site");
             String::from_utf8(render_listing(&site, &root).expect("listing")).expect("UTF-8 listing")
         };
@@ -282,7 +260,7 @@ fn listing_of_a_subfolder_escapes_its_title() {
     // The folder's own name is in the title and heading: escaped too.
     let names = prop::collection::vec(file_name(), 1..3);
     proptest!(ProptestConfig { cases: 64, ..config() }, |(names in names)| {
-        let dir = TempDir::new("title");
+        let dir = Sandbox::new();
         let mut folder = dir.path().to_path_buf();
         for name in &names {
             folder.push(name);
@@ -292,7 +270,7 @@ fn listing_of_a_subfolder_escapes_its_title() {
         let relative = names.join("/");
         let path = UrlPath { relative: Cow::Borrowed(&relative), trailing_slash: true, query: None };
         let page = String::from_utf8(render_listing(&site, &path).expect("listing")).expect("UTF-8");
-        let plain = TempDir::new("title-ref");
+        let plain = Sandbox::new();
         let plain_relative: Vec<String> = (0..names.len()).map(|i| format!("d{i}")).collect();
         fs::create_dir_all(plain.path().join(plain_relative.join("/"))).expect("mkdir");
         let plain_site = Site::open(plain.path(), true, true, "no-cache".into()).expect("site");

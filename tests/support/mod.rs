@@ -3,7 +3,18 @@
 //! small HTTP/1.1 response parser. Only std: no HTTP client, so every byte is the server's.
 //!
 //! Each test binary uses a different subset of these helpers.
+//!
+//! - [`TestServer`]: the server under test; [`TestServer::start_with`] for options,
+//!   [`Launch`] for the rest (a `RUST_LOG` level, an fd limit, another program, a prepared or
+//!   an existing root). Its log, pid, signals, exit, fd counts and the waits on them.
+//! - Requests: [`TestServer::get`] and friends panic on anything but a whole response; the
+//!   fallible ones ([`try_connect`], [`try_get`], [`read_head`], [`read_at_least`],
+//!   [`start_download`]) return `io::Result` for tests where refusals, resets and cut-off
+//!   downloads are the point. [`Response`] parses what comes back.
+//! - [`browser`]: headless Chromium through chromedriver.
 #![allow(dead_code)]
+
+pub mod browser;
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -22,6 +33,14 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SERVER_FIELD: &str = "rawserve/0.1.0";
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rawserve");
+
+/// The fallible helpers give up on a loopback connect after this long: by then the accept
+/// queue is full and the kernel is retransmitting SYNs (after 1 s, then 3 s); an overload
+/// test gets that as an error instead of waiting through the retransmits.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long `settled_log_lines` waits: three of the server's log flush intervals.
+pub const LOG_SETTLE: Duration = rawserve::limits::LOG_FLUSH_INTERVAL.saturating_mul(3);
 
 // ---------------------------------------------------------------------------------------
 // Temporary folders
@@ -90,68 +109,18 @@ impl TestServer {
 
     /// A server with extra command-line options (placed before ROOT).
     pub fn start_with(args: &[&str]) -> TestServer {
-        TestServer::start_in(Sandbox::new(), "root", |_| {}, args)
+        Launch::new().args(args).start()
     }
 
     /// A server whose root folder `root_name` inside `sandbox` is prepared by `prepare`
     /// before the server starts.
     pub fn start_in(sandbox: Sandbox, root_name: &str, prepare: impl FnOnce(&Path), args: &[&str]) -> TestServer {
-        TestServer::spawn(sandbox, root_name, prepare, args, None)
+        Launch::in_sandbox(sandbox, root_name).prepare(prepare).args(args).start()
     }
 
     /// A server with extra options whose log has `RUST_LOG=debug` narration (written at once).
     pub fn start_debug(args: &[&str]) -> TestServer {
-        TestServer::spawn(Sandbox::new(), "root", |_| {}, args, Some("debug"))
-    }
-
-    fn spawn(
-        sandbox: Sandbox,
-        root_name: &str,
-        prepare: impl FnOnce(&Path),
-        args: &[&str],
-        log_level: Option<&str>,
-    ) -> TestServer {
-        let root = sandbox.path().join(root_name);
-        fs::create_dir_all(&root).expect("create root");
-        prepare(&root);
-        let log_path = sandbox.path().join(format!("{root_name}.server-stderr.log"));
-        let log = fs::File::create(&log_path).expect("create server log");
-        let mut command = Command::new(BIN);
-        command
-            .args(["--bind", "127.0.0.1", "--port", "0"])
-            .args(args)
-            .arg(&root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log));
-        if let Some(level) = log_level {
-            command.env("RUST_LOG", level);
-        }
-        let mut child = command.spawn().expect("spawn rawserve");
-        let line = match first_stdout_line(&mut child) {
-            Ok(line) => line,
-            Err(message) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log = fs::read_to_string(&log_path).unwrap_or_default();
-                panic!("rawserve did not start: {message}; stderr: {log}");
-            }
-        };
-        let port = parse_startup_port(&line, "127.0.0.1").unwrap_or_else(|| {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("unexpected start-up line {line:?}")
-        });
-        let root = root.canonicalize().expect("canonical root");
-        TestServer {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            port,
-            root,
-            startup_line: line,
-            log_path,
-            sandbox,
-        }
+        Launch::new().args(args).log_level("debug").start()
     }
 
     pub fn pid(&self) -> u32 {
@@ -197,12 +166,7 @@ impl TestServer {
     /// Like `raw`, parsed.
     /// Sends `METHOD target HTTP/1.1` with a Host field and `fields`, and parses the answer.
     pub fn send(&self, method: &str, target: &str, fields: &[(&str, &str)]) -> Response {
-        let mut request = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", self.port);
-        for (name, value) in fields {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        self.request(request)
+        self.request(format_request(self.addr, method, target, fields))
     }
 
     pub fn request(&self, bytes: impl AsRef<[u8]>) -> Response {
@@ -212,12 +176,12 @@ impl TestServer {
 
     /// `GET target HTTP/1.1` with a Host field.
     pub fn get(&self, target: &str) -> Response {
-        self.request(format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", self.port))
+        self.send("GET", target, &[])
     }
 
     /// `HEAD target HTTP/1.1` with a Host field.
     pub fn head(&self, target: &str) -> Response {
-        self.request(format!("HEAD {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", self.port))
+        self.send("HEAD", target, &[])
     }
 
     /// Entries of `/proc/PID/fd` of the server.
@@ -234,12 +198,205 @@ impl TestServer {
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         wait_with_limit(&mut self.child, limit)
     }
+
+    /// `http://127.0.0.1:PORT` followed by `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The last `lines` lines of the log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Lines of the server's own log (not access lines) that contain `needle`, as written so far.
+    pub fn log_lines_containing(&self, needle: &str) -> usize {
+        self.log().lines().filter(|l| l.contains(needle) && !l.contains("rawserve::access")).count()
+    }
+
+    /// `log_lines_containing` once what the server logged so far has been written: below
+    /// `debug` the logger batches lines and writes them at least every `LOG_FLUSH_INTERVAL`.
+    pub fn settled_log_lines(&self, needle: &str) -> usize {
+        std::thread::sleep(LOG_SETTLE);
+        self.log_lines_containing(needle)
+    }
+
+    /// Polls (every 50 ms, at most `limit`) until the fd count is at most `target`; the last count.
+    pub fn wait_fds_at_most(&self, target: usize, limit: Duration) -> usize {
+        self.wait_fds(|count| count <= target, limit, Duration::from_millis(50))
+    }
+
+    /// Polls (every 20 ms, at most `limit`) until the fd count is at least `target`; the last count.
+    pub fn wait_fds_at_least(&self, target: usize, limit: Duration) -> usize {
+        self.wait_fds(|count| count >= target, limit, Duration::from_millis(20))
+    }
+
+    fn wait_fds(&self, done: impl Fn(usize) -> bool, limit: Duration, every: Duration) -> usize {
+        let until = Instant::now() + limit;
+        loop {
+            let count = self.fd_count();
+            if done(count) || Instant::now() >= until {
+                return count;
+            }
+            std::thread::sleep(every);
+        }
+    }
+
+    /// The fd count of the idle server: after a `GET /` that must answer 200 (so the event
+    /// loops are up and hold their fds) and 200 ms for that connection to be closed.
+    pub fn idle_fd_count(&self) -> usize {
+        let response = try_get(self.addr, "/").expect("GET /");
+        assert_eq!(response.status, 200, "GET /: {:?}", response.status_line);
+        std::thread::sleep(Duration::from_millis(200));
+        self.fd_count()
+    }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// How to start a server when [`TestServer::start_with`] is not enough. Always
+/// `PROGRAM --bind 127.0.0.1 --port 0 ARGS... ROOT`, stdout piped (the start-up line is read,
+/// the rest drained), stderr to a file in the sandbox ([`TestServer::log`]).
+///
+/// ```ignore
+/// let server = Launch::new().prepare(|root| write_files(root)).args(&["--head-timeout", "2"])
+///     .log_level("info").fd_limit(64).start();
+/// ```
+pub struct Launch {
+    sandbox: Sandbox,
+    root_name: String,
+    root: PathBuf,
+    args: Vec<String>,
+    log_level: Option<String>,
+    fd_limit: Option<u32>,
+    program: PathBuf,
+}
+
+impl Launch {
+    /// The built rawserve on a fresh, empty root.
+    pub fn new() -> Launch {
+        Launch::in_sandbox(Sandbox::new(), "root")
+    }
+
+    /// The built rawserve on the folder `root_name` inside `sandbox` (created if missing).
+    pub fn in_sandbox(sandbox: Sandbox, root_name: &str) -> Launch {
+        let root = sandbox.path().join(root_name);
+        fs::create_dir_all(&root).expect("create root");
+        Launch::with_root(sandbox, root_name, root)
+    }
+
+    /// The built rawserve on an existing folder (e.g. the repository's `www/`), which is
+    /// neither copied nor removed; a fresh sandbox holds the log.
+    pub fn serving(root: &Path) -> Launch {
+        assert!(root.is_dir(), "{} is not a folder", root.display());
+        Launch::with_root(Sandbox::new(), "root", root.to_path_buf())
+    }
+
+    fn with_root(sandbox: Sandbox, root_name: &str, root: PathBuf) -> Launch {
+        Launch {
+            sandbox,
+            root_name: root_name.to_string(),
+            root,
+            args: Vec::new(),
+            log_level: None,
+            fd_limit: None,
+            program: PathBuf::from(BIN),
+        }
+    }
+
+    /// Runs `prepare` on the root now, before the server starts.
+    pub fn prepare(self, prepare: impl FnOnce(&Path)) -> Launch {
+        prepare(&self.root);
+        self
+    }
+
+    /// More command-line options, placed before ROOT.
+    pub fn args(mut self, args: &[&str]) -> Launch {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// `RUST_LOG` for the server; without it the server inherits the test's environment.
+    pub fn log_level(mut self, level: &str) -> Launch {
+        self.log_level = Some(level.to_string());
+        self
+    }
+
+    /// Starts the server through `sh -c 'ulimit -n LIMIT && exec PROGRAM ...'`, which sets the
+    /// soft and the hard limit; `exec` keeps the pid, so [`TestServer::pid`] is the server's.
+    pub fn fd_limit(mut self, limit: u32) -> Launch {
+        self.fd_limit = Some(limit);
+        self
+    }
+
+    /// Runs `program`, with the same arguments, in place of the built rawserve. It must print
+    /// rawserve's start-up line (see [`parse_startup_port`]).
+    pub fn program(mut self, program: impl Into<PathBuf>) -> Launch {
+        self.program = program.into();
+        self
+    }
+
+    /// Starts it and waits (at most `READ_TIMEOUT`) for the start-up line.
+    pub fn start(self) -> TestServer {
+        let Launch { sandbox, root_name, root, args, log_level, fd_limit, program } = self;
+        let log_path = sandbox.path().join(format!("{root_name}.server-stderr.log"));
+        let log = fs::File::create(&log_path).expect("create server log");
+        let mut command = match fd_limit {
+            None => Command::new(&program),
+            Some(limit) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c").arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\"")).arg(&program);
+                sh
+            }
+        };
+        command
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(&args)
+            .arg(&root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        if let Some(level) = log_level {
+            command.env("RUST_LOG", level);
+        }
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+        let line = match first_stdout_line(&mut child) {
+            Ok(line) => line,
+            Err(message) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("rawserve did not start: {message}; stderr: {log}");
+            }
+        };
+        let port = parse_startup_port(&line, "127.0.0.1").unwrap_or_else(|| {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("unexpected start-up line {line:?}")
+        });
+        let root = root.canonicalize().expect("canonical root");
+        TestServer {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            port,
+            root,
+            startup_line: line,
+            log_path,
+            sandbox,
+        }
+    }
+}
+
+impl Default for Launch {
+    fn default() -> Launch {
+        Launch::new()
     }
 }
 
@@ -339,6 +496,94 @@ pub fn try_read_to_eof(stream: &mut TcpStream) -> Result<Vec<u8>, (io::Error, Ve
             Err(e) => return Err((e, out)),
         }
     }
+}
+
+/// A connection with `READ_TIMEOUT` on reads and writes, or why not within `CONNECT_TIMEOUT`.
+pub fn try_connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?;
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(READ_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// `METHOD target HTTP/1.1` with a Host field naming `addr` and then `fields`: the request
+/// `TestServer::send` sends.
+pub fn format_request(addr: SocketAddr, method: &str, target: &str, fields: &[(&str, &str)]) -> String {
+    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (name, value) in fields {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request
+}
+
+/// `GET target` on a new connection, read to EOF; every failure (refused, reset, timed out,
+/// closed before a whole head) is returned, for tests where the server may shed load.
+pub fn try_get(addr: SocketAddr, target: &str) -> io::Result<Response> {
+    let mut stream = try_connect(addr)?;
+    stream.write_all(format_request(addr, "GET", target, &[]).as_bytes())?;
+    let mut response = read_head(&mut stream)?;
+    stream.read_to_end(&mut response.body)?;
+    Ok(response)
+}
+
+/// The longest response head `read_head` waits for.
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+/// Reads until the end of the response head and parses it; `body` holds the bytes that came
+/// with the head. An EOF before the head ended is `UnexpectedEof`.
+pub fn read_head(stream: &mut TcpStream) -> io::Result<Response> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while find(&buf, b"\r\n\r\n").is_none() {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("closed after {} bytes", buf.len())));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > MAX_RESPONSE_HEAD {
+            return Err(io::Error::other("response head too long"));
+        }
+    }
+    Ok(Response::parse(&buf))
+}
+
+/// Reads into `body` until it holds at least `len` bytes; an EOF first is `UnexpectedEof`.
+pub fn read_at_least(stream: &mut TcpStream, body: &mut Vec<u8>, len: usize) -> io::Result<()> {
+    let mut chunk = vec![0u8; 64 * 1024];
+    while body.len() < len {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            let message = format!("closed after {} of at least {len} body bytes", body.len());
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok(())
+}
+
+/// A download under way: `GET target` on a new connection, its head read and at least
+/// `at_least` body bytes (in `body`). The caller reads the rest, or stops reading.
+pub fn start_download(addr: SocketAddr, target: &str, at_least: usize) -> io::Result<(TcpStream, Response)> {
+    let mut stream = try_connect(addr)?;
+    stream.write_all(format_request(addr, "GET", target, &[]).as_bytes())?;
+    let mut response = read_head(&mut stream)?;
+    read_at_least(&mut stream, &mut response.body, at_least)?;
+    Ok((stream, response))
+}
+
+/// Sends `request` on a new connection and reads until the server closes it, or until a
+/// read waits longer than `limit`: the response (which must have a whole head), and whether
+/// the server closed the connection (false on that timeout or a reset).
+pub fn request_until_close(addr: SocketAddr, request: &[u8], limit: Duration) -> (Response, bool) {
+    let mut stream = connect(addr);
+    stream.set_read_timeout(Some(limit)).expect("read timeout");
+    stream.write_all(request).expect("write request");
+    let (raw, closed) = match try_read_to_eof(&mut stream) {
+        Ok(raw) => (raw, true),
+        Err((_, partial)) => (partial, false),
+    };
+    (Response::parse(&raw), closed)
 }
 
 /// Half-closes our side: we will send nothing more.
