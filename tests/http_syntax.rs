@@ -103,6 +103,17 @@ fn head_gets_exactly_the_fields_get_would_and_no_body() {
 }
 
 #[test]
+fn dot_segments_inside_the_root_are_removed_not_refused() {
+    // RFC 3986 §5.2.4: `/dir/../a.txt` is `/a.txt` (these two were 400 before issue 12).
+    let server = server_with_files();
+    for target in ["/dir/../a.txt", "/dir/%2e%2e/a.txt", "/list/./../a.txt"] {
+        let response = server.get(target);
+        response.assert_status("HTTP/1.1 200 OK");
+        assert_eq!(response.body, b"alpha\n", "{target}");
+    }
+}
+
+#[test]
 fn head_of_a_bad_request_has_no_body() {
     let server = server_with_files();
     let response = server.request("HEAD /a%zz HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -135,8 +146,8 @@ const BAD_REQUESTS: &[(&str, &str)] = &[
     ("encoded NUL", "GET /a.txt%00 HTTP/1.1\r\nHost: h\r\n\r\n"),
     ("raw backslash", "GET /dir\\index.html HTTP/1.1\r\nHost: h\r\n\r\n"),
     ("dot-dot segment", "GET /../a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
-    ("dot-dot inside the root", "GET /dir/../a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
-    ("encoded dot-dot", "GET /dir/%2e%2e/a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
+    ("dot-dot above the root", "GET /dir/../../a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
+    ("encoded dot-dot above the root", "GET /dir/%2e%2e/%2e%2e/a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
     (
         "Content-Length with Transfer-Encoding",
         "GET /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
