@@ -263,10 +263,12 @@ fn snapshot(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
 }
 
 #[test]
-fn other_methods_get_405_and_change_nothing() {
+fn known_methods_get_405_unknown_ones_501_and_nothing_changes() {
+    // RFC 9110 §9.1: a method the server knows but does not allow here gets 405 with `Allow`;
+    // a method it does not recognise gets 501. Methods are case-sensitive: `get` is unknown.
     let server = server_with_files();
     let before = snapshot(&server.root);
-    let cases: &[(&str, &str)] = &[
+    let not_allowed: &[(&str, &str)] = &[
         ("POST", "POST /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nnew!"),
         ("PUT", "PUT /new.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nnew!"),
         ("PUT over", "PUT /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nnew!"),
@@ -275,19 +277,51 @@ fn other_methods_get_405_and_change_nothing() {
         ("TRACE", "TRACE /a.txt HTTP/1.1\r\nHost: h\r\nX-Trace-Me: reflected-secret\r\n\r\n"),
         ("OPTIONS", "OPTIONS /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
         ("OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"),
+        (
+            "OPTIONS preflight",
+            "OPTIONS /a.txt HTTP/1.1\r\nHost: h\r\nOrigin: http://o\r\nAccess-Control-Request-Method: GET\r\n\r\n",
+        ),
         ("PATCH", "PATCH /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nnew!"),
-        ("FOO", "FOO /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
-        ("MKCOL", "MKCOL /newdir/ HTTP/1.1\r\nHost: h\r\n\r\n"),
-        ("lowercase get", "get /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
+        ("CONNECT", "CONNECT localhost:80 HTTP/1.1\r\nHost: localhost:80\r\n\r\n"),
     ];
-    check_each(cases, |(_, raw)| {
+    check_each(not_allowed, |(_, raw)| {
         let response = server.request(raw);
         response.assert_error("HTTP/1.1 405 Method Not Allowed");
         assert_eq!(response.expect_header("Allow"), "GET, HEAD");
         assert!(!response.body_text().contains("reflected-secret"), "request echoed in the body");
         assert!(!response.body_text().contains("alpha"), "the file was served");
     });
+    let unknown: &[(&str, &str)] = &[
+        ("FOO", "FOO /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
+        ("MKCOL", "MKCOL /newdir/ HTTP/1.1\r\nHost: h\r\n\r\n"),
+        ("PROPFIND", "PROPFIND /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
+        ("lowercase get", "get /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
+        ("mixed-case Get", "Get /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
+        ("lowercase post with a body", "post /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nnew!"),
+        ("token characters", "X-M~!#$%&'*+.^_`| /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"),
+    ];
+    check_each(unknown, |(_, raw)| {
+        let response = server.request(raw);
+        response.assert_error("HTTP/1.1 501 Not Implemented");
+        assert_eq!(response.header("Allow"), None);
+        assert!(!response.body_text().contains("alpha"), "the file was served");
+    });
     assert_eq!(snapshot(&server.root), before, "a refused method changed the document root");
+}
+
+#[test]
+fn a_method_that_is_not_a_token_is_400() {
+    let server = server_with_files();
+    let cases: &[&str] = &[
+        "G@T /a.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GE(T) /a.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET\"X /a.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+        "G:T /a.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+        "G\u{e9}T /a.txt HTTP/1.1\r\nHost: h\r\n\r\n",
+    ];
+    check_each(cases, |raw| {
+        server.request(raw).assert_error("HTTP/1.1 400 Bad Request");
+    });
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::http::file_response::{file_response, FileVariants};
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::http::target::{parse_target, UrlPath};
+use crate::http::RequestError;
 use crate::limits::SMALL_FILE_BYTES;
 
 /// Answers one request. Never fails: every error becomes its status page here or below.
@@ -22,6 +23,12 @@ pub fn respond(head: &RequestHead<'_, '_>, site: &Site, state: &mut LoopState) -
     #[cfg(feature = "panic-trigger")]
     if head.target == "/__panic" {
         panic!("test-only panic trigger");
+    }
+    if head.method == Method::Options {
+        // The one place OPTIONS is answered: a `--cors` option would answer preflights here
+        // (before the target is parsed: `OPTIONS *` is valid). Without it, a method this
+        // server knows and does not allow.
+        return Response::refused(&RequestError::MethodNotAllowed);
     }
     let response = match parse_target(head.target) {
         Ok(path) => serve_path(head, site, state, &path).unwrap_or_else(|e| {

@@ -21,8 +21,12 @@ pub enum RequestError {
     RequestLineTooLong,
     /// A well-formed HTTP version other than 1.x (`HTTP/2.0`, `HTTP/3.0`).
     VersionNotSupported,
-    /// Anything but GET and HEAD: this server never changes anything.
+    /// A method RFC 9110 §9 or RFC 5789 defines that this server does not allow (405 with
+    /// `Allow`): it never changes anything, and echoes nothing back (TRACE).
     MethodNotAllowed,
+    /// A method token this server does not recognise, `get` included: methods are
+    /// case-sensitive (RFC 9110 §9.1: 501).
+    UnknownMethod,
     /// A transfer coding this server does not know (RFC 9112 §6.1: 501).
     UnknownTransferCoding,
     /// The head did not arrive within `HEAD_TIMEOUT`.
@@ -39,6 +43,7 @@ impl RequestError {
             RequestError::RequestLineTooLong => "request line too long",
             RequestError::VersionNotSupported => "HTTP version not supported",
             RequestError::MethodNotAllowed => "method not allowed",
+            RequestError::UnknownMethod => "unknown method",
             RequestError::UnknownTransferCoding => "unknown transfer coding",
             RequestError::HeadTimeout => "request head not received in time",
         }
@@ -51,11 +56,28 @@ impl fmt::Display for RequestError {
     }
 }
 
+/// The methods that get past `parse_request`: the two this server serves, and OPTIONS, which
+/// `handler::respond` answers (the one place a CORS preflight would be answered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Get,
     Head,
-    Other,
+    Options,
+}
+
+impl Method {
+    /// RFC 9110 §9.1: a method is a case-sensitive token (httparse has checked the token). The
+    /// methods RFC 9110 §9.3 and RFC 5789 (PATCH) define are known; this server serves only GET
+    /// and HEAD, so the others are not allowed here (405); any other token is unknown (501).
+    fn from_token(name: &str) -> Result<Method, RequestError> {
+        match name {
+            "GET" => Ok(Method::Get),
+            "HEAD" => Ok(Method::Head),
+            "OPTIONS" => Ok(Method::Options),
+            "POST" | "PUT" | "DELETE" | "PATCH" | "TRACE" | "CONNECT" => Err(RequestError::MethodNotAllowed),
+            _ => Err(RequestError::UnknownMethod),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,18 +164,14 @@ pub fn parse_request<'h, 'b>(
         return Err(RequestError::Malformed("incomplete request line"));
     };
     let version = if minor == 0 { Version::Http10 } else { Version::Http11 };
-    let method = match method_name {
-        "GET" => Method::Get,
-        "HEAD" => Method::Head,
-        _ => Method::Other,
-    };
-    let head = RequestHead { method, method_name, target, version, fields: request.headers, has_body: false };
+    // Framing and Host are checked first (they do not look at the method, which is filled in
+    // once they pass): a request that could be read two ways is a 400 whatever its method.
+    let method = Method::from_token(method_name);
+    let head =
+        RequestHead { method: Method::Get, method_name, target, version, fields: request.headers, has_body: false };
     let has_body = check_framing(&head)?;
     check_host(&head)?;
-    if method == Method::Other {
-        return Err(RequestError::MethodNotAllowed);
-    }
-    Ok(RequestHead { has_body, ..head })
+    Ok(RequestHead { method: method?, has_body, ..head })
 }
 
 /// httparse only knows HTTP/1.0 and 1.1. A well-formed `HTTP/x.y` with another major
@@ -368,11 +386,32 @@ mod tests {
     }
 
     #[test]
-    fn other_methods_are_not_allowed() {
-        for method in ["POST", "PUT", "DELETE", "TRACE", "OPTIONS", "FOO", "get"] {
+    fn known_methods_are_not_allowed_and_other_tokens_are_unknown() {
+        for method in ["POST", "PUT", "DELETE", "PATCH", "TRACE", "CONNECT"] {
             let raw = format!("{method} / HTTP/1.1\r\nHost: a\r\n\r\n");
             assert_eq!(parse(&raw), Err(RequestError::MethodNotAllowed), "{method}");
         }
+        for method in ["FOO", "get", "Get", "head", "post", "MKCOL", "PROPFIND", "X-Y~z!", "GET2"] {
+            let raw = format!("{method} / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(parse(&raw), Err(RequestError::UnknownMethod), "{method}");
+        }
+        // OPTIONS is left to the handler (where a CORS preflight would be answered).
+        assert_eq!(parse("OPTIONS / HTTP/1.1\r\nHost: a\r\n\r\n"), Ok((Method::Options, Version::Http11, false)));
+    }
+
+    #[test]
+    fn a_method_that_is_not_a_token_is_malformed() {
+        for raw in
+            ["G@T / HTTP/1.1\r\nHost: a\r\n\r\n", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", "G\"T / HTTP/1.1\r\n\r\n"]
+        {
+            assert!(malformed(raw), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn framing_and_host_are_checked_before_the_method() {
+        assert!(malformed("FOO / HTTP/1.1\r\n\r\n"));
+        assert!(malformed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"));
     }
 
     #[test]

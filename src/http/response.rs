@@ -85,7 +85,7 @@ impl From<&RequestError> for Status {
             RequestError::RequestLineTooLong => Status::UriTooLong,
             RequestError::VersionNotSupported => Status::HttpVersionNotSupported,
             RequestError::MethodNotAllowed => Status::MethodNotAllowed,
-            RequestError::UnknownTransferCoding => Status::NotImplemented,
+            RequestError::UnknownMethod | RequestError::UnknownTransferCoding => Status::NotImplemented,
             RequestError::HeadTimeout => Status::RequestTimeout,
         }
     }
