@@ -417,6 +417,68 @@ fn unknown_transfer_coding_gets_501() {
     let server = server_with_files();
     let response = server.request("GET /a.txt HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: foo, chunked\r\n\r\n0\r\n\r\n");
     response.assert_error("HTTP/1.1 501 Not Implemented");
+    // A known coding with a parameter (none defines one) is a coding this server does not
+    // understand either.
+    let response =
+        server.request("GET /a.txt HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip;level=9, chunked\r\n\r\n0\r\n\r\n");
+    response.assert_error("HTTP/1.1 501 Not Implemented");
+}
+
+#[test]
+fn chunked_with_parameters_is_400() {
+    // RFC 9112 §7.1: chunked has no parameters, so `chunked;q=1` is not the chunked coding and
+    // the body's length cannot be determined reliably (§6.3 (4)): 400, as for a missing final
+    // chunked, never a body framed one way here and another way by a proxy in front.
+    let server = server_with_files();
+    let values = ["chunked;q=1", "chunked; q=1", "chunked ;ext=1", "Chunked;q=0.5", "chunked;", "gzip, chunked;q=1"];
+    check_each(&values, |value| {
+        let response =
+            server.request(format!("GET /a.txt HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: {value}\r\n\r\n0\r\n\r\n"));
+        response.assert_error("HTTP/1.1 400 Bad Request");
+        assert!(!response.body_text().contains("alpha"), "the file was served");
+    });
+    // Plain chunked is still a body that is drained, and the file is served.
+    let response = server.request("GET /a.txt HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    response.assert_status("HTTP/1.1 200 OK");
+    assert_eq!(response.body, b"alpha\n");
+}
+
+#[test]
+fn content_length_with_leading_zeros_is_its_value() {
+    // RFC 9110 §8.6: `Content-Length = 1*DIGIT`; `000000000000000000001` (21 digits) is 1.
+    let server = server_with_files();
+    let served = [
+        ("000000000000000000001", "x"),
+        ("0000000000000000000000000000000000000000000000000000000000000000", ""),
+        ("01, 1", "y"),
+        ("0000000000000000000000000000000000000000000000000000000000000004", "body"),
+    ];
+    check_each(&served, |(value, body)| {
+        let response =
+            server.request(format!("GET /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: {value}\r\n\r\n{body}"));
+        response.assert_status("HTTP/1.1 200 OK");
+        assert_eq!(response.body, b"alpha\n");
+    });
+}
+
+#[test]
+fn content_length_is_refused_by_its_value_not_its_digits() {
+    // More than u64 holds (checked arithmetic, never a wrap to a small number), however it is
+    // written; the largest u64 itself is a valid length (the body is drained, then closed).
+    let server = server_with_files();
+    let refused = [
+        "18446744073709551616",
+        "000000000000000000018446744073709551616",
+        "99999999999999999999999999999999999999",
+        "36893488147419103233", // 2^65 + 1: wraps to 1 in unchecked u64 arithmetic
+    ];
+    check_each(&refused, |value| {
+        let response = server.request(format!("GET /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: {value}\r\n\r\nx"));
+        response.assert_error("HTTP/1.1 400 Bad Request");
+    });
+    let response = server.request("GET /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 0018446744073709551615\r\n\r\n");
+    response.assert_status("HTTP/1.1 200 OK");
+    assert_eq!(response.body, b"alpha\n");
 }
 
 #[test]

@@ -199,10 +199,15 @@ fn check_framing(head: &RequestHead<'_, '_>) -> Result<bool, RequestError> {
         // A list of identical values is tolerated (RFC 9110 §8.6); anything else is refused.
         for item in value.split(|b| *b == b',') {
             let item = trim_ows(item);
-            if item.is_empty() || item.len() > 19 || !item.iter().all(u8::is_ascii_digit) {
+            if item.is_empty() || !item.iter().all(u8::is_ascii_digit) {
                 return Err(RequestError::Malformed("invalid Content-Length"));
             }
-            let n = item.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            // `1*DIGIT` (RFC 9110 §8.6): leading zeros are valid, so the value is refused by
+            // its size (more than u64 holds), never by its number of digits.
+            let n = item
+                .iter()
+                .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+                .ok_or(RequestError::Malformed("Content-Length too large"))?;
             if content_length.is_some_and(|seen| seen != n) {
                 return Err(RequestError::Malformed("conflicting Content-Length values"));
             }
@@ -231,13 +236,25 @@ fn check_framing(head: &RequestHead<'_, '_>) -> Result<bool, RequestError> {
                 // chunked must be applied last, and only once (RFC 9112 §7).
                 return Err(RequestError::Malformed("chunked is not the final transfer coding"));
             }
-            let name = item.split(|b| *b == b';').next().map(trim_ows).unwrap_or_default();
+            let mut parts = item.split(|b| *b == b';');
+            let name = parts.next().map(trim_ows).unwrap_or_default();
+            let has_parameters = parts.next().is_some();
             if name.eq_ignore_ascii_case(b"chunked") {
+                if has_parameters {
+                    // RFC 9112 §7.1 defines no parameters for chunked, so `chunked;q=1` is not
+                    // the chunked coding and the body length cannot be determined reliably
+                    // (§6.3 (4): 400). Not the 501 of an unknown coding: a recipient that ignored
+                    // the parameter would frame the body as chunked, another would not.
+                    return Err(RequestError::Malformed("parameters on chunked"));
+                }
                 last_is_chunked = true;
-            } else if !["gzip", "x-gzip", "deflate", "compress", "x-compress"]
-                .iter()
-                .any(|known| name.eq_ignore_ascii_case(known.as_bytes()))
+            } else if has_parameters
+                || !["gzip", "x-gzip", "deflate", "compress", "x-compress"]
+                    .iter()
+                    .any(|known| name.eq_ignore_ascii_case(known.as_bytes()))
             {
+                // None of the known codings takes parameters either: with one, it is a coding
+                // this server does not understand (§6.1: 501).
                 unknown = true;
             }
         }
@@ -365,6 +382,10 @@ mod tests {
             Err(RequestError::UnknownTransferCoding)
         );
         assert_eq!(
+            parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip;level=9, chunked\r\n\r\n"),
+            Err(RequestError::UnknownTransferCoding)
+        );
+        assert_eq!(
             parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n"),
             Ok((Method::Get, Version::Http11, true))
         );
@@ -372,6 +393,33 @@ mod tests {
             parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Ok((Method::Get, Version::Http11, true))
         );
+    }
+
+    #[test]
+    fn content_length_is_refused_by_value_not_by_digits() {
+        let length = |value: &str| {
+            let raw = format!("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: {value}\r\n\r\n");
+            let mut slots = empty_field_slots();
+            parse_request(raw.as_bytes(), &mut slots).map(|h| h.has_body)
+        };
+        assert_eq!(length("000000000000000000001"), Ok(true));
+        assert_eq!(length("0000000000000000000000000000000000000000"), Ok(false));
+        assert_eq!(length("00000000000000000000000000000018446744073709551615"), Ok(true));
+        assert_eq!(length("18446744073709551615"), Ok(true));
+        assert_eq!(length("1, 0001"), Ok(true));
+        let too_large = Err(RequestError::Malformed("Content-Length too large"));
+        assert_eq!(length("18446744073709551616"), too_large);
+        assert_eq!(length("000018446744073709551616"), too_large);
+        assert_eq!(length("99999999999999999999"), too_large);
+        assert_eq!(length("1, 0002"), Err(RequestError::Malformed("conflicting Content-Length values")));
+    }
+
+    #[test]
+    fn chunked_takes_no_parameters() {
+        for value in ["chunked;q=1", "chunked; q=1", "chunked ;foo=bar", "CHUNKED;x", "chunked;", "gzip, chunked;q=0"] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {value}\r\n\r\n");
+            assert_eq!(parse(&raw), Err(RequestError::Malformed("parameters on chunked")), "{value}");
+        }
     }
 
     #[test]
