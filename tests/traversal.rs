@@ -467,6 +467,31 @@ fn query_cannot_inject_fields_through_location() {
 }
 
 #[test]
+fn the_redirect_page_escapes_the_query_and_location_encodes_it() {
+    // Every byte from the request that reaches the HTML page is HTML-escaped; every byte
+    // that reaches `Location` is percent-encoded outside what RFC 3986 §3.4 allows there.
+    let w = walled(&[]);
+    let cases = [
+        ("/dir?a=1&b=2", "/dir/?a=1&b=2", "/dir/?a=1&amp;b=2"),
+        ("/dir?q='x'&amp;", "/dir/?q='x'&amp;", "/dir/?q=&#39;x&#39;&amp;amp;"),
+        ("/dir?x={y}|[z]^", "/dir/?x=%7By%7D%7C%5Bz%5D%5E", "/dir/?x=%7By%7D%7C%5Bz%5D%5E"),
+        ("/dir?a=%zz&b=%4&c=%2F", "/dir/?a=%25zz&b=%254&c=%2F", "/dir/?a=%25zz&amp;b=%254&amp;c=%2F"),
+        ("/a%20b?x=1&y=2", "/a%20b/?x=1&y=2", "/a%20b/?x=1&amp;y=2"),
+    ];
+    check_each(&cases, |(target, location, shown)| {
+        let response = w.server.get(target);
+        response.assert_status("HTTP/1.1 301 Moved Permanently");
+        assert_eq!(response.expect_header("Location"), *location);
+        assert_eq!(response.expect_header("Content-Type"), "text/html; charset=utf-8");
+        let page = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>301 Moved Permanently</title></head>\
+             <body><h1>301 Moved Permanently</h1><p><a href=\"{shown}\">{shown}</a></p></body></html>\n"
+        );
+        assert_eq!(response.body_text(), page);
+    });
+}
+
+#[test]
 fn windows_style_aliases_are_other_names() {
     // Source-disclosure tricks of servers on case-insensitive or stream-capable file systems:
     // here each is just another (missing) name.

@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 
 use crate::files::body::Body;
 use crate::files::file_cache::Named;
+use crate::files::html::escape_html;
 use crate::files::listing::{folder_location, render_listing};
 use crate::files::media_type::HTML;
 use crate::files::resolve::{open_beneath, resolve_path, Resolved};
@@ -141,10 +142,13 @@ fn listing_etag(page: &[u8]) -> String {
     format!("\"{:x}-{:016x}\"", page.len(), hasher.finish())
 }
 
+/// `location` is percent-encoded already (`folder_location`), but may hold `&` and `'` from
+/// the query: HTML-escaped in the page like every byte from a request.
 fn redirect(location: &str) -> Response {
+    let shown = escape_html(location);
     let page = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>301 Moved Permanently</title></head>\
-         <body><h1>301 Moved Permanently</h1><p><a href=\"{location}\">{location}</a></p></body></html>\n"
+         <body><h1>301 Moved Permanently</h1><p><a href=\"{shown}\">{shown}</a></p></body></html>\n"
     );
     let mut response = Response::new(Status::MovedPermanently, Body::bytes(page.into_bytes()));
     response.field("Location", location).field("Content-Type", HTML);
