@@ -65,6 +65,8 @@ fn answers_from_memory_are_the_answers_from_disk() {
         set_mtime(server.write("s.css", &text));
         set_mtime(server.write("s.css.gz", b"\x1f\x8b pretend gzip"));
         set_mtime(server.write("docs/index.html", "<h1>docs</h1>\n"));
+        set_mtime(server.write("logo.svgz", b"\x1f\x8b pretend gzip-coded svg"));
+        set_mtime(server.write("logo.svgz.gz", b"\x1f\x8b a sibling never sent"));
     }
     let_the_cache_settle();
     let etag = cached.get("/s.css").expect_header("ETag").to_string();
@@ -82,6 +84,11 @@ fn answers_from_memory_are_the_answers_from_disk() {
         ("HEAD", "/docs/", vec![]),
         ("GET", "/docs", vec![]),
         ("GET", "/s.css/", vec![]),
+        ("GET", "/logo.svgz", vec![]),
+        ("GET", "/logo.svgz", vec![("Accept-Encoding", "gzip")]),
+        ("GET", "/logo.svgz", vec![("Range", "bytes=2-5")]),
+        ("GET", "/docs/index.html/.", vec![]),
+        ("GET", "/docs/../s.css", vec![]),
     ];
     for (method, target, fields) in &requests {
         // Twice each: the second answer is the cache's for sure.
@@ -106,6 +113,7 @@ fn answers_from_memory_are_the_answers_from_disk() {
     }
     assert!(from_memory(&cached, "s.css") >= 10, "{}", cached.log());
     assert!(from_memory(&cached, "docs/index.html") >= 2, "{}", cached.log());
+    assert!(from_memory(&cached, "logo.svgz") >= 4, "{}", cached.log());
     assert_eq!(from_memory(&uncached, "s.css"), 0, "--no-file-cache still used memory: {}", uncached.log());
 }
 

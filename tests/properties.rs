@@ -21,7 +21,8 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
-use rawserve::files::listing::{escape_html, render_listing};
+use rawserve::files::html::escape_html;
+use rawserve::files::listing::render_listing;
 use rawserve::files::resolve::{open_beneath, resolve_path, Resolved};
 use rawserve::files::site::Site;
 use rawserve::http::target::{encode_path, encode_segment, parse_target, UrlPath};

@@ -14,30 +14,97 @@ const MIB: usize = 1024 * 1024;
 
 #[test]
 fn media_types_by_extension() {
+    // (name, Content-Type, Content-Encoding): the types browsers are strict about, exactly.
     let server = TestServer::start();
-    let cases = [
-        ("page.html", "text/html; charset=utf-8"),
-        ("style.css", "text/css; charset=utf-8"),
-        ("app.js", "text/javascript; charset=utf-8"),
-        ("data.json", "application/json"),
-        ("logo.svg", "image/svg+xml"),
-        ("pic.png", "image/png"),
-        ("mod.wasm", "application/wasm"),
-        ("clip.mp4", "video/mp4"),
-        ("notes.txt", "text/plain; charset=utf-8"),
-        ("UPPER.HTML", "text/html; charset=utf-8"),
-        ("blob.unknownext", "application/octet-stream"),
-        ("no-extension", "application/octet-stream"),
+    let cases: [(&str, &str, Option<&str>); 22] = [
+        ("page.html", "text/html; charset=utf-8", None),
+        ("style.css", "text/css; charset=utf-8", None),
+        ("app.js", "text/javascript; charset=utf-8", None),
+        // RFC 9239: ES modules and CommonJS files are JavaScript too.
+        ("mod.mjs", "text/javascript; charset=utf-8", None),
+        ("lib.cjs", "text/javascript; charset=utf-8", None),
+        ("LIB.CJS", "text/javascript; charset=utf-8", None),
+        ("data.json", "application/json", None),
+        ("app.webmanifest", "application/manifest+json", None),
+        ("logo.svg", "image/svg+xml", None),
+        // An SVG stored gzip-compressed: its one representation is gzip-coded SVG.
+        ("logo.svgz", "image/svg+xml", Some("gzip")),
+        ("LOGO.SVGZ", "image/svg+xml", Some("gzip")),
+        ("pic.png", "image/png", None),
+        ("pic.avif", "image/avif", None),
+        ("pic.webp", "image/webp", None),
+        ("font.woff2", "font/woff2", None),
+        // `instantiateStreaming` needs exactly this, with no parameters.
+        ("mod.wasm", "application/wasm", None),
+        ("clip.mp4", "video/mp4", None),
+        ("notes.txt", "text/plain; charset=utf-8", None),
+        ("UPPER.HTML", "text/html; charset=utf-8", None),
+        ("archive.tar.gz", "application/gzip", None),
+        ("blob.unknownext", "application/octet-stream", None),
+        ("no-extension", "application/octet-stream", None),
     ];
-    for (name, _) in &cases {
+    for (name, _, _) in &cases {
         server.write(name, format!("bytes of {name}"));
     }
-    check_each(&cases, |(name, media_type)| {
-        let response = server.get(&format!("/{name}"));
-        response.assert_status("HTTP/1.1 200 OK");
-        assert_eq!(response.expect_header("Content-Type"), *media_type, "{name}");
-        assert_eq!(response.body_text(), format!("bytes of {name}"));
+    check_each(&cases, |(name, media_type, encoding)| {
+        for accept in ["", "gzip, br", "identity"] {
+            let response = server.send("GET", &format!("/{name}"), &[("Accept-Encoding", accept)]);
+            response.assert_status("HTTP/1.1 200 OK");
+            assert_eq!(response.expect_header("Content-Type"), *media_type, "{name}");
+            assert_eq!(response.header("Content-Encoding"), *encoding, "{name} with Accept-Encoding: {accept}");
+            assert_eq!(response.header("Vary"), None, "{name}: nothing here varies");
+            assert_eq!(response.body_text(), format!("bytes of {name}"));
+        }
     });
+}
+
+#[test]
+fn svgz_is_gzip_coded_svg_from_disk_and_from_memory_alike() {
+    // One representation, stored coded: `Content-Encoding: gzip` whatever Accept-Encoding
+    // says (there is no other to choose, so no Vary), no sibling lookup (`logo.svgz.gz` is
+    // never sent for it), ranges count the stored (compressed) bytes, and a 304 carries no
+    // Content-Encoding. The same from the file cache (small) and from disk (large).
+    let server = TestServer::start();
+    let small = pseudo_random_bytes(3000, 11);
+    let large = pseudo_random_bytes(200 * 1024, 12);
+    server.write("small.svgz", &small);
+    server.write("large.svgz", &large);
+    server.write("small.svgz.gz", b"a sibling that must not be sent");
+    server.write("small.svgz.br", b"a sibling that must not be sent");
+    for (target, bytes) in [("/small.svgz", &small), ("/large.svgz", &large)] {
+        for round in 0..2 {
+            for accept in [None, Some("gzip"), Some("br"), Some("identity"), Some("gzip;q=0")] {
+                let fields: Vec<(&str, &str)> = accept.map(|v| ("Accept-Encoding", v)).into_iter().collect();
+                let response = server.send("GET", target, &fields);
+                let context = format!("{target} round {round} Accept-Encoding {accept:?}");
+                response.assert_status("HTTP/1.1 200 OK");
+                assert_eq!(response.expect_header("Content-Type"), "image/svg+xml", "{context}");
+                assert_eq!(response.expect_header("Content-Encoding"), "gzip", "{context}");
+                assert_eq!(response.header("Vary"), None, "{context}");
+                assert_eq!(response.expect_header("Accept-Ranges"), "bytes", "{context}");
+                assert!(response.body == **bytes, "{context}: not the stored bytes");
+                let head = server.send("HEAD", target, &fields);
+                head.assert_head_response("HTTP/1.1 200 OK");
+                assert_eq!(head.headers_without_date(), response.headers_without_date(), "{context}");
+            }
+        }
+        let etag = server.get(target).expect_header("ETag").to_string();
+        let partial = server.send("GET", target, &[("Range", "bytes=10-19"), ("Accept-Encoding", "gzip")]);
+        partial.assert_status("HTTP/1.1 206 Partial Content");
+        assert_eq!(partial.expect_header("Content-Range"), format!("bytes 10-19/{}", bytes.len()));
+        assert_eq!(partial.expect_header("Content-Encoding"), "gzip");
+        assert!(partial.body == bytes[10..20]);
+        let not_modified = server.send("GET", target, &[("If-None-Match", &etag)]);
+        not_modified.assert_not_modified(&[
+            "Date",
+            "Server",
+            "Connection",
+            "X-Content-Type-Options",
+            "ETag",
+            "Last-Modified",
+            "Cache-Control",
+        ]);
+    }
 }
 
 #[test]

@@ -111,6 +111,150 @@ fn traversal_corpus_never_leaves_the_root() {
     });
 }
 
+/// A `..` with nothing left to pop would climb above the root: 400, whatever the spelling
+/// (decoded once, `%2e` is `.`), wherever the dot-segments sit (peers.md §3.1 vectors).
+#[test]
+fn climbing_above_the_root_is_400_in_every_spelling() {
+    let w = walled(&[]);
+    let targets = [
+        "/..",
+        "/../",
+        "/../secret.txt",
+        "/../../../../etc/passwd",
+        "/../../../../../../etc/passwd",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/%2e%2E/secret.txt",
+        "/.%2e/secret.txt",
+        "/.%2E/secret.txt",
+        "/%2e./secret.txt",
+        "/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/dir/.%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/dir/../../secret.txt",
+        "/dir/%2e%2e/%2e%2e/secret.txt",
+        "/dir/sub/../../../secret.txt",
+        "/dir/sub/%2e%2e/.%2e/%2e./secret.txt",
+        "/dir/../../",
+        "/./dir/./../../",
+        "/./../secret.txt",
+        "/%2e/%2e%2e/secret.txt",
+        "//..//secret.txt",
+        "/dir//..//..//secret.txt",
+        "/../public-restricted/x",
+        "/%2e%2e/public-restricted/x",
+    ];
+    check_each(&targets, |target| {
+        let response = w.server.get(target);
+        response.assert_error("HTTP/1.1 400 Bad Request");
+        assert!(!contains(&response.body, &w.secret), "the secret was served");
+    });
+    // The query is not the path: `/dir/..?x=/../..` pops once, to the root.
+    w.server.get("/dir/..?x=/../..").assert_status("HTTP/1.1 200 OK");
+    for target in ["http://localhost/../secret.txt", "http://localhost/dir/%2e%2e/.%2e/secret.txt"] {
+        let response = w.server.request(format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+        response.assert_error("HTTP/1.1 400 Bad Request");
+    }
+}
+
+/// RFC 3986 §5.2.4 inside the root: dot-segments are removed from the decoded segments, so
+/// `/dir/../inside.txt` is `/inside.txt`. Exact answers, in every spelling.
+#[test]
+fn dot_segments_inside_the_root_are_removed() {
+    let w = walled(&[]);
+    let files = [
+        ("/dir/../inside.txt", "inside\n"),
+        ("/./inside.txt", "inside\n"),
+        ("/%2e/inside.txt", "inside\n"),
+        ("/dir/%2e%2e/inside.txt", "inside\n"),
+        ("/dir/%2E%2E/inside.txt", "inside\n"),
+        ("/dir/.%2e/inside.txt", "inside\n"),
+        ("/dir/%2e./inside.txt", "inside\n"),
+        ("/dir/sub/../f.txt", "dir file\n"),
+        ("/dir/sub/../../dir/./f.txt", "dir file\n"),
+        ("/a%20b/../dir/f.txt", "dir file\n"),
+        ("/dir//sub//..//f.txt", "dir file\n"),
+        ("/dir/../inside.txt?q=/../..", "inside\n"),
+        // Lexical, as URLs are: `link-out/..` is the root, never the folder the link leads to.
+        ("/link-out/../inside.txt", "inside\n"),
+        ("/alias-dir/../inside.txt", "inside\n"),
+        ("/alias-dir/sub/../f.txt", "dir file\n"),
+    ];
+    check_each(&files, |(target, body)| {
+        let response = w.server.get(target);
+        response.assert_status("HTTP/1.1 200 OK");
+        assert_eq!(response.expect_header("Content-Type"), "text/plain; charset=utf-8");
+        assert_eq!(response.body_text(), *body);
+    });
+    // A final `.` or `..` leaves a trailing slash (§5.2.4): a folder request.
+    let listings = [
+        ("/dir/sub/..", "Index of /dir/"),
+        ("/dir/sub/%2e%2e", "Index of /dir/"),
+        ("/dir/.", "Index of /dir/"),
+        ("/dir/%2e", "Index of /dir/"),
+        ("/dir/..", "Index of /"),
+        ("/dir/../", "Index of /"),
+        ("/.", "Index of /"),
+        ("/inside.txt/..", "Index of /"),
+    ];
+    check_each(&listings, |(target, title)| {
+        let response = w.server.get(target);
+        response.assert_status("HTTP/1.1 200 OK");
+        assert_eq!(response.expect_header("Content-Type"), "text/html; charset=utf-8");
+        assert!(response.body_text().contains(&format!("<title>{title}</title>")), "{}", response.body_text());
+    });
+    // Redirects are built from the normalised segments, and keep the query.
+    let redirects = [
+        ("/dir/sub/../../dir", "/dir/"),
+        ("/inside.txt/../dir", "/dir/"),
+        ("/dir/./sub", "/dir/sub/"),
+        ("/dir/%2e%2e/dir/sub?a=1&b=2", "/dir/sub/?a=1&b=2"),
+        ("//evil.com/../dir", "/dir/"),
+        ("/evil.com/%2e%2e/evil.com", "/evil.com/"),
+    ];
+    check_each(&redirects, |(target, location)| {
+        let response = w.server.get(target);
+        response.assert_status("HTTP/1.1 301 Moved Permanently");
+        assert_eq!(response.expect_header("Location"), *location);
+    });
+}
+
+#[test]
+fn a_file_named_as_a_folder_is_404_however_it_is_spelled() {
+    // `/inside.txt/.` is `/inside.txt/` after §5.2.4: both name a folder that is a file (as
+    // nginx answers), so they agree.
+    let w = walled(&[]);
+    check_each(
+        &["/inside.txt/", "/inside.txt/.", "/inside.txt/%2e", "/dir/f.txt/.", "/dir/../inside.txt/."],
+        |target| {
+            w.server.get(target).assert_error("HTTP/1.1 404 Not Found");
+        },
+    );
+    // The same from the file cache: a request that read the file into memory first.
+    w.server.get("/inside.txt").assert_status("HTTP/1.1 200 OK");
+    w.server.get("/inside.txt/.").assert_error("HTTP/1.1 404 Not Found");
+}
+
+#[test]
+fn dot_segments_cannot_reach_dotfiles() {
+    // The dotfile rule looks at the normalised path: `/dir/../.env` is `/.env`.
+    let w = walled(&[]);
+    let targets =
+        ["/dir/../.env", "/dir/%2e%2e/.env", "/dir/.%2e/.git/config", "/.git/../.env", "/.git/.", "/.git/x/.."];
+    check_each(&targets, |target| {
+        let response = w.server.get(target);
+        response.assert_error("HTTP/1.1 404 Not Found");
+        assert!(!response.body_text().contains("DOTENV") && !response.body_text().contains("[core]"));
+    });
+    // A dot-folder popped by `..` is not in the path any more.
+    let response = w.server.get("/.git/../inside.txt");
+    response.assert_status("HTTP/1.1 200 OK");
+    assert_eq!(response.body, b"inside\n");
+    let w = walled(&["--hidden"]);
+    let response = w.server.get("/dir/../.env");
+    response.assert_status("HTTP/1.1 200 OK");
+    assert_eq!(response.body, b"DOTENV=1\n");
+}
+
 #[test]
 fn absolute_form_traversal_is_refused() {
     let w = walled(&[]);
@@ -245,7 +389,14 @@ fn assert_local_location(response: &Response) {
 #[test]
 fn folder_redirects_never_leave_this_host() {
     let w = walled(&[]);
-    let exact = [("//dir", "/dir/"), ("///dir", "/dir/"), ("//evil.com", "/evil.com/"), ("/.//evil.com", "/evil.com/")];
+    let exact = [
+        ("//dir", "/dir/"),
+        ("///dir", "/dir/"),
+        ("//evil.com", "/evil.com/"),
+        ("/.//evil.com", "/evil.com/"),
+        ("//evil.com/../evil.com", "/evil.com/"),
+        ("//evil.com/%2e%2e//evil.com", "/evil.com/"),
+    ];
     check_each(&exact, |(target, location)| {
         let response = w.server.get(target);
         response.assert_status("HTTP/1.1 301 Moved Permanently");
@@ -313,6 +464,31 @@ fn query_cannot_inject_fields_through_location() {
     response.assert_status("HTTP/1.1 301 Moved Permanently");
     assert_eq!(response.expect_header("Location"), "/dir/?%0d%0aSet-Cookie:%20pwned=1");
     assert!(response.header("Set-Cookie").is_none(), "{:?}", response.headers);
+}
+
+#[test]
+fn the_redirect_page_escapes_the_query_and_location_encodes_it() {
+    // Every byte from the request that reaches the HTML page is HTML-escaped; every byte
+    // that reaches `Location` is percent-encoded outside what RFC 3986 §3.4 allows there.
+    let w = walled(&[]);
+    let cases = [
+        ("/dir?a=1&b=2", "/dir/?a=1&b=2", "/dir/?a=1&amp;b=2"),
+        ("/dir?q='x'&amp;", "/dir/?q='x'&amp;", "/dir/?q=&#39;x&#39;&amp;amp;"),
+        ("/dir?x={y}|[z]^", "/dir/?x=%7By%7D%7C%5Bz%5D%5E", "/dir/?x=%7By%7D%7C%5Bz%5D%5E"),
+        ("/dir?a=%zz&b=%4&c=%2F", "/dir/?a=%25zz&b=%254&c=%2F", "/dir/?a=%25zz&amp;b=%254&amp;c=%2F"),
+        ("/a%20b?x=1&y=2", "/a%20b/?x=1&y=2", "/a%20b/?x=1&amp;y=2"),
+    ];
+    check_each(&cases, |(target, location, shown)| {
+        let response = w.server.get(target);
+        response.assert_status("HTTP/1.1 301 Moved Permanently");
+        assert_eq!(response.expect_header("Location"), *location);
+        assert_eq!(response.expect_header("Content-Type"), "text/html; charset=utf-8");
+        let page = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>301 Moved Permanently</title></head>\
+             <body><h1>301 Moved Permanently</h1><p><a href=\"{shown}\">{shown}</a></p></body></html>\n"
+        );
+        assert_eq!(response.body_text(), page);
+    });
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //!
 //! Never panics, and every response is well formed: `HTTP/1.1 ddd Reason`, printable ASCII
 //! field lines that nothing from the request can split, the fields every response carries
-//! (once each), `Connection: close`, a `Content-Length` equal to the body's length (HEAD and
-//! 304 send none), no open redirect, and never a byte of a file outside the root or of a
+//! (once each), `Connection: close`, a `Content-Length` equal to the body's length (HEAD
+//! sends no body; a 304 neither a body nor a `Content-Length`, and only the caching fields of
+//! RFC 9110 §15.4.5), no open redirect, and never a byte of a file outside the root or of a
 //! hidden dotfile. A HEAD request gets exactly the head its GET would get.
 #![no_main]
 
@@ -116,14 +117,24 @@ fn check_response(request: &[u8], out: &[u8]) -> Vec<String> {
         }
     }
     for (name, count) in KNOWN_FIELDS.iter().zip(counts) {
-        let required = ["Date", "Server", "Content-Length", "Connection", "X-Content-Type-Options"].contains(name);
+        let required = if status == 304 {
+            ["Date", "Server", "Connection", "X-Content-Type-Options", "ETag", "Cache-Control"].contains(name)
+        } else {
+            ["Date", "Server", "Content-Length", "Connection", "X-Content-Type-Options"].contains(name)
+        };
+        // §15.4.5: a 304 carries no representation metadata and nothing about content.
+        let forbidden = status == 304
+            && ["Content-Length", "Content-Type", "Content-Encoding", "Accept-Ranges", "Content-Range"].contains(name);
         assert!(count <= 1, "{name} sent {count} times");
         assert!(!required || count == 1, "{name} missing");
+        assert!(!forbidden || count == 0, "{name} in a 304");
     }
-    let content_length = content_length.expect("Content-Length");
-    if status == 304 || is_head_request(request) {
-        assert!(body.is_empty(), "a body for HEAD or 304");
+    if status == 304 {
+        assert!(body.is_empty(), "a body in a 304");
+    } else if is_head_request(request) {
+        assert!(body.is_empty(), "a body for HEAD");
     } else {
+        let content_length = content_length.expect("Content-Length");
         assert_eq!(body.len() as u64, content_length, "Content-Length differs from the body");
     }
     // A redirect keeps the query (`/dir?q` → `/dir/?q`), so the markers count only when

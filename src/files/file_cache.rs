@@ -9,7 +9,6 @@
 //! request arrived is seen before that request is answered. Only paths without symlinks are
 //! kept; `--no-file-cache` turns the cache off.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
@@ -19,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use log::{debug, trace};
 
 use crate::files::confined_open::open_no_symlinks;
-use crate::files::media_type::{compressible, media_type};
+use crate::files::media_type::FileType;
 use crate::files::site::Site;
 use crate::files::watch::{ChangeWatch, Stamp, Untracked};
 use crate::limits::{FILE_CACHE_BYTES, FILE_CACHE_FILES, SMALL_FILE_BYTES};
@@ -29,7 +28,7 @@ use crate::limits::{FILE_CACHE_BYTES, FILE_CACHE_FILES, SMALL_FILE_BYTES};
 pub struct CachedFile {
     /// The file's path below the root (`docs/index.html` for the folder URL `/docs/`).
     pub relative: String,
-    pub content_type: Cow<'static, str>,
+    pub file_type: FileType,
     pub plain: Snapshot,
     pub brotli: Option<Snapshot>,
     pub gzip: Option<Snapshot>,
@@ -171,13 +170,13 @@ impl FileCache {
         let mut stamps = vec![self.watch.track_folders(site, folder)?];
         let plain = self.snapshot(site, relative, &mut stamps)?.ok_or("gone")?;
         let name = relative.rsplit('/').next().unwrap_or(relative);
-        let content_type = media_type(name);
+        let file_type = FileType::of(name);
         let (mut brotli, mut gzip) = (None, None);
-        if compressible(&content_type) {
+        if file_type.has_siblings() {
             brotli = self.snapshot(site, &format!("{relative}.br"), &mut stamps)?;
             gzip = self.snapshot(site, &format!("{relative}.gz"), &mut stamps)?;
         }
-        Ok(CachedFile { relative: relative.to_string(), content_type, plain, brotli, gzip, stamps })
+        Ok(CachedFile { relative: relative.to_string(), file_type, plain, brotli, gzip, stamps })
     }
 
     /// Tracks, then reads, `relative`: `None` if it does not exist; an error if it exists but

@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::files::folder::{read_folder, Kind};
+use crate::files::html::escape_html;
 use crate::files::resolve::open_beneath;
 use crate::files::site::Site;
-use crate::files::url_path::{encode_path, encode_segment, UrlPath};
+use crate::files::url_path::{encode_path, encode_query, encode_segment, UrlPath};
 use crate::files::FileError;
 use crate::limits::LAST_HTTP_DATE_SECOND;
 
@@ -100,22 +101,6 @@ fn render(title: &str, has_parent: bool, entries: &[Entry]) -> String {
     page
 }
 
-/// Escapes the five characters that can end text or an attribute in HTML.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The canonical URL of a folder, for redirects to it (`/dir` → `/dir/`).
 pub fn folder_location(path: &UrlPath<'_>) -> String {
     let mut location = encode_path(&path.relative);
@@ -124,7 +109,7 @@ pub fn folder_location(path: &UrlPath<'_>) -> String {
     }
     if let Some(query) = path.query {
         location.push('?');
-        location.push_str(query);
+        location.push_str(&encode_query(query));
     }
     location
 }
@@ -145,6 +130,15 @@ mod tests {
         assert!(page.contains("href=\"./%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.txt\""));
         assert!(page.contains("href=\"./%22%27%26%25%23%20a%3Ab/\""));
         assert!(page.contains("&quot;&#39;&amp;%# a:b/</a>"));
+    }
+
+    #[test]
+    fn folder_location_is_encoded_and_keeps_a_valid_query() {
+        let path = |relative: &'static str, query| UrlPath { relative: relative.into(), trailing_slash: false, query };
+        assert_eq!(folder_location(&path("a b", None)), "/a%20b/");
+        assert_eq!(folder_location(&path("d", Some("a=1&b='x'"))), "/d/?a=1&b='x'");
+        assert_eq!(folder_location(&path("d", Some("x={y}|[z]^"))), "/d/?x=%7By%7D%7C%5Bz%5D%5E");
+        assert_eq!(folder_location(&path("d", Some("a=%2F&b=%zz&c=%4"))), "/d/?a=%2F&b=%25zz&c=%254");
     }
 
     #[test]

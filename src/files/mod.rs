@@ -4,6 +4,7 @@ pub mod body;
 pub mod confined_open;
 pub mod file_cache;
 pub mod folder;
+pub mod html;
 pub mod listing;
 pub mod media_type;
 pub mod precompressed;

@@ -1,10 +1,12 @@
 //! Mapping a decoded URL path into the document root: the root is a wall.
 //!
-//! The URL layer already refused `..`, encoded separators, backslashes and NUL. Here the
-//! file is opened through `files::confined_open`, which never follows a symlink, so a path
-//! with none is inside the root by construction, with no race between checking and opening.
-//! A path that does go through a symlink is resolved to its real path, which must lie inside
-//! the canonical root and (unless `--hidden`) hold no dotfile; exactly that real path is then
+//! The URL layer already removed dot-segments (refusing a `..` that climbs above the root)
+//! and refused encoded separators, backslashes and NUL, lexically: `a/../b` is `b` whatever
+//! `a` is on disk, so `..` never walks back out of a symlinked folder. Here the file is
+//! opened through `files::confined_open`, which never follows a symlink, so a path with none
+//! is inside the root by construction, with no race between checking and opening. A path
+//! that does go through a symlink is resolved to its real path, which must lie inside the
+//! canonical root and (unless `--hidden`) hold no dotfile; exactly that real path is then
 //! opened the same way, so a link swapped in between makes the open fail instead of being
 //! followed.
 

@@ -2,6 +2,7 @@
 //! write one back as a URL path. `http::target` makes them from request-targets.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, PercentEncode, NON_ALPHANUMERIC};
 
@@ -48,4 +49,31 @@ pub fn encode_path(relative: &str) -> String {
         out.push('/');
     }
     out
+}
+
+/// A request's query for a `Location` field, as RFC 3986 §3.4 allows it there: `pchar`, `/`
+/// and `?` are kept as sent, valid `%XX` escapes too (the query is never decoded); every other
+/// byte — the `[ ] { } | ^` that browsers send raw, a `%` that starts no escape — is
+/// percent-encoded. So the field is a valid URI reference and nothing from the request reaches
+/// it unencoded.
+pub fn encode_query(query: &str) -> Cow<'_, str> {
+    let bytes = query.as_bytes();
+    let is_escape = |at: usize| bytes.get(at + 1..at + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit));
+    let keeps = |at: usize| {
+        let b = bytes[at];
+        b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b) || (b == b'%' && is_escape(at))
+    };
+    if (0..bytes.len()).all(keeps) {
+        return Cow::Borrowed(query);
+    }
+    let mut out = String::with_capacity(query.len() + 16);
+    for (at, &b) in bytes.iter().enumerate() {
+        if keeps(at) {
+            out.push(char::from(b));
+        } else {
+            // Writing into a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    Cow::Owned(out)
 }

@@ -12,8 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct Validators<'a> {
     /// Strong entity tag including its quotes, e.g. `"5f3a-1a2b3c"`.
     pub etag: &'a str,
-    /// Modification time, already truncated to whole seconds.
-    pub last_modified: SystemTime,
+    /// Modification time, already truncated to whole seconds; `None` when the representation
+    /// has none (a listing), and then the date conditions are ignored (§13.1.3, §13.1.4).
+    pub last_modified: Option<SystemTime>,
 }
 
 /// The request's conditional fields (raw field values; when a field appears
@@ -51,13 +52,13 @@ pub fn evaluate(pre: &Preconditions<'_>, v: &Validators<'_>, is_get_or_head: boo
         if !if_match_holds(if_match, v) {
             return Precondition::Failed;
         }
-    } else if let Some(date) = pre.if_unmodified_since.and_then(parse_date) {
+    } else if let (Some(date), Some(last_modified)) = (pre.if_unmodified_since.and_then(parse_date), v.last_modified) {
         // Step 2: If-Unmodified-Since is only a fallback for clients that lack
         // an entity tag, hence "when If-Match is absent". §13.1.4: an invalid
         // date (including a list of dates) MUST be ignored, which `parse_date`
         // returning `None` achieves. The condition is false when the
         // representation changed after the given date.
-        if v.last_modified > date {
+        if last_modified > date {
             return Precondition::Failed;
         }
     }
@@ -77,8 +78,8 @@ pub fn evaluate(pre: &Preconditions<'_>, v: &Validators<'_>, is_get_or_head: boo
         // (§13.1.3: MUST ignore it for other methods). Invalid dates and lists
         // of dates are ignored. The condition is false — so 304 — when the
         // representation was not modified after the given date.
-        if let Some(date) = pre.if_modified_since.and_then(parse_date) {
-            if v.last_modified <= date {
+        if let (Some(date), Some(last_modified)) = (pre.if_modified_since.and_then(parse_date), v.last_modified) {
+            if last_modified <= date {
                 return Precondition::NotModified;
             }
         }
@@ -113,7 +114,8 @@ pub fn if_range_allows(if_range: Option<&str>, v: &Validators<'_>) -> bool {
     } else {
         // §13.1.5: the date must match *exactly*; an "earlier or equal" test
         // would splice bytes from two different versions of the file.
-        parse_date(value) == Some(v.last_modified)
+        // Without a Last-Modified there is no date to match: the whole representation.
+        v.last_modified.is_some() && parse_date(value) == v.last_modified
     }
 }
 
@@ -309,7 +311,22 @@ mod tests {
     }
 
     fn v() -> Validators<'static> {
-        Validators { etag: ETAG, last_modified: at(T) }
+        Validators { etag: ETAG, last_modified: Some(at(T)) }
+    }
+
+    #[test]
+    fn without_a_last_modified_the_date_conditions_are_ignored() {
+        // §13.1.3 and §13.1.4: MUST ignore the date when the resource has no modification date.
+        let undated = Validators { etag: ETAG, last_modified: None };
+        let ims = Preconditions { if_modified_since: Some(AFTER_T), ..Default::default() };
+        assert_eq!(evaluate(&ims, &undated, true), Precondition::Proceed);
+        let ius = Preconditions { if_unmodified_since: Some(BEFORE_T), ..Default::default() };
+        assert_eq!(evaluate(&ius, &undated, true), Precondition::Proceed);
+        // The tag still decides.
+        assert_eq!(evaluate(&inm(ETAG), &undated, true), Precondition::NotModified);
+        assert_eq!(evaluate(&im("\"other\""), &undated, true), Precondition::Failed);
+        assert!(!if_range_allows(Some(T_FIXDATE), &undated));
+        assert!(if_range_allows(Some(ETAG), &undated));
     }
 
     fn eval(pre: Preconditions<'_>, get: bool) -> Precondition {
@@ -432,7 +449,7 @@ mod tests {
         for d in [T_FIXDATE, T_RFC850, T_ASCTIME] {
             assert_eq!(eval(ius(d), false), Proceed, "{d}");
         }
-        let earlier = Validators { etag: ETAG, last_modified: at(T + 1) };
+        let earlier = Validators { etag: ETAG, last_modified: Some(at(T + 1)) };
         for d in [T_FIXDATE, T_RFC850, T_ASCTIME] {
             assert_eq!(evaluate(&ius(d), &earlier, false), Failed, "{d}");
         }
@@ -510,11 +527,11 @@ mod tests {
 
     #[test]
     fn inm_comma_inside_quotes_does_not_split() {
-        let odd = Validators { etag: "\"a,b\"", last_modified: at(T) };
+        let odd = Validators { etag: "\"a,b\"", last_modified: Some(at(T)) };
         assert_eq!(evaluate(&inm("\"a,b\""), &odd, true), NotModified);
         assert_eq!(evaluate(&inm("\"x\", \"a,b\""), &odd, true), NotModified);
         // Split naively, this would yield `"a` and `b"`: neither may match "a".
-        let a = Validators { etag: "\"a\"", last_modified: at(T) };
+        let a = Validators { etag: "\"a\"", last_modified: Some(at(T)) };
         assert_eq!(evaluate(&inm("\"a,b\""), &a, true), Proceed);
     }
 
@@ -604,7 +621,7 @@ mod tests {
 
     #[test]
     fn malformed_server_etag_matches_nothing_but_star() {
-        let bad = Validators { etag: "no-quotes", last_modified: at(T) };
+        let bad = Validators { etag: "no-quotes", last_modified: Some(at(T)) };
         assert_eq!(evaluate(&im("no-quotes"), &bad, true), Failed);
         assert_eq!(evaluate(&im("\"no-quotes\""), &bad, true), Failed);
         assert_eq!(evaluate(&im("*"), &bad, true), Proceed);
@@ -614,7 +631,7 @@ mod tests {
 
     #[test]
     fn weak_server_etag_never_matches_strongly() {
-        let weak = Validators { etag: "W/\"abc\"", last_modified: at(T) };
+        let weak = Validators { etag: "W/\"abc\"", last_modified: Some(at(T)) };
         assert_eq!(evaluate(&im("\"abc\""), &weak, true), Failed);
         assert_eq!(evaluate(&inm("\"abc\""), &weak, true), NotModified);
         assert!(!if_range_allows(Some("\"abc\""), &weak));
@@ -717,7 +734,7 @@ mod tests {
     fn file_etag_is_a_valid_strong_tag_that_matches_itself() {
         for (len, t) in [(0, UNIX_EPOCH), (u64::MAX, at(T)), (7, UNIX_EPOCH - Duration::from_secs(3))] {
             let tag = file_etag(len, t);
-            let val = Validators { etag: &tag, last_modified: t };
+            let val = Validators { etag: &tag, last_modified: Some(t) };
             assert!(current_tag(&val).is_some_and(|c| !c.weak), "{tag}");
             assert_eq!(evaluate(&im(&tag), &val, true), Proceed);
             assert_eq!(evaluate(&inm(&tag), &val, true), NotModified);
@@ -774,7 +791,7 @@ mod tests {
             fn file_etag_round_trips(len in any::<u64>(), secs in any::<u32>(), nanos in 0u32..1_000_000_000) {
                 let t = UNIX_EPOCH + Duration::new(u64::from(secs), nanos);
                 let tag = file_etag(len, t);
-                let val = Validators { etag: &tag, last_modified: t };
+                let val = Validators { etag: &tag, last_modified: Some(t) };
                 prop_assert!(if_range_allows(Some(&tag), &val));
             }
         }

@@ -8,7 +8,6 @@
 //! 3. If-Range, then Range (206, multipart 206, or 416);
 //! 4. otherwise 200 with the whole representation.
 
-use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::files::body::{Body, Piece, Source};
 use crate::files::file_cache::{CachedFile, Snapshot};
-use crate::files::media_type::{compressible, media_type};
+use crate::files::media_type::FileType;
 use crate::files::precompressed::SiblingMemory;
 use crate::files::site::Site;
 use crate::files::FileError;
@@ -56,7 +55,7 @@ impl Variant {
 /// on, whether the bytes come from disk or from the loop's file cache.
 pub struct FileVariants<'a> {
     relative: &'a str,
-    content_type: Cow<'static, str>,
+    file_type: FileType,
     plain: Variant,
     brotli: Option<Variant>,
     gzip: Option<Variant>,
@@ -73,21 +72,21 @@ impl<'a> FileVariants<'a> {
         metadata: &Metadata,
     ) -> FileVariants<'a> {
         let name = relative.rsplit('/').next().unwrap_or(relative);
-        let content_type = media_type(name);
+        let file_type = FileType::of(name);
         let (mut brotli, mut gzip) = (None, None);
-        if compressible(&content_type) {
+        if file_type.has_siblings() {
             let [br, gz] = siblings.find(site, relative, [Coding::Brotli.file_suffix(), Coding::Gzip.file_suffix()]);
             brotli = br.map(|(file, metadata)| Variant::on_disk(file, &metadata));
             gzip = gz.map(|(file, metadata)| Variant::on_disk(file, &metadata));
         }
-        FileVariants { relative, content_type, plain: Variant::on_disk(file, metadata), brotli, gzip }
+        FileVariants { relative, file_type, plain: Variant::on_disk(file, metadata), brotli, gzip }
     }
 
     /// A file the loop holds in memory: the same decisions, no syscall.
     pub fn in_memory(cached: &'a CachedFile) -> FileVariants<'a> {
         FileVariants {
             relative: &cached.relative,
-            content_type: cached.content_type.clone(),
+            file_type: cached.file_type.clone(),
             plain: Variant::in_memory(&cached.plain),
             brotli: cached.brotli.as_ref().map(Variant::in_memory),
             gzip: cached.gzip.as_ref().map(Variant::in_memory),
@@ -114,7 +113,8 @@ pub fn file_response(
     variants: FileVariants<'_>,
 ) -> Result<Response, FileError> {
     let has_variants = variants.brotli.is_some() || variants.gzip.is_some();
-    let (relative, content_type) = (variants.relative, variants.content_type.clone());
+    let (relative, file_type) = (variants.relative, variants.file_type.clone());
+    let content_type = &*file_type.content_type;
     let (Variant { source, len, modified }, coding) = variants.negotiate(head);
     log::trace!(
         "{} {relative}{} ({len} bytes)",
@@ -127,7 +127,43 @@ pub fn file_response(
         etag.insert_str(etag.len() - 1, &format!("-{}", coding.token()));
     }
     let modified = whole_seconds(modified);
-    let validators = Validators { etag: &etag, last_modified: modified };
+    let validators = Validators { etag: &etag, last_modified: Some(modified) };
+    let mut response = match check_preconditions(head, &validators) {
+        Precondition::Failed => return Ok(Response::error(Status::PreconditionFailed)),
+        Precondition::NotModified => Response::not_modified(),
+        Precondition::Proceed => {
+            let range =
+                head.single_field("range").filter(|_| if_range_allows(head.single_field("if-range"), &validators));
+            let mut response = match range.map(|value| parse_range(value, len)) {
+                Some(RangeRequest::Unsatisfiable) => {
+                    let mut response = Response::error(Status::RangeNotSatisfiable);
+                    response.field_fmt("Content-Range", format_args!("bytes */{len}"));
+                    return Ok(response);
+                }
+                Some(RangeRequest::Partial(ranges)) => partial(source, len, content_type, &ranges),
+                Some(RangeRequest::Full) | None => whole(head, source, len, content_type)?,
+            };
+            // Representation metadata: only with content (a 304 carries none, §15.4.5).
+            if let Some(encoding) = coding.map(Coding::token).or(file_type.encoding) {
+                response.field("Content-Encoding", encoding);
+            }
+            response
+        }
+    };
+    if has_variants {
+        // §15.4.5: a 304 sends the Vary a 200 would.
+        response.field("Vary", "Accept-Encoding");
+    }
+    response.field("ETag", &etag).field("Last-Modified", dates.imf_fixdate(modified).as_str());
+    if response.status() != Status::NotModified {
+        response.field("Accept-Ranges", "bytes");
+    }
+    response.field("Cache-Control", &site.cache_control);
+    Ok(response)
+}
+
+/// RFC 9110 §13.2.2 on this request's conditional fields (steps 1–4), for a file or a listing.
+pub fn check_preconditions(head: &RequestHead<'_, '_>, validators: &Validators<'_>) -> Precondition {
     let (if_match, if_none_match) = (head.field_list("if-match"), head.field_list("if-none-match"));
     let preconditions = Preconditions {
         if_match: if_match.as_deref(),
@@ -135,39 +171,7 @@ pub fn file_response(
         if_modified_since: head.single_field("if-modified-since"),
         if_unmodified_since: head.single_field("if-unmodified-since"),
     };
-    let mut response = match evaluate(&preconditions, &validators, true) {
-        Precondition::Failed => return Ok(Response::error(Status::PreconditionFailed)),
-        Precondition::NotModified => {
-            let mut response = Response::new(Status::NotModified, Body::region(source, 0, len)).without_body();
-            response.field("Content-Type", &content_type);
-            response
-        }
-        Precondition::Proceed => {
-            let range =
-                head.single_field("range").filter(|_| if_range_allows(head.single_field("if-range"), &validators));
-            match range.map(|value| parse_range(value, len)) {
-                Some(RangeRequest::Unsatisfiable) => {
-                    let mut response = Response::error(Status::RangeNotSatisfiable);
-                    response.field_fmt("Content-Range", format_args!("bytes */{len}"));
-                    return Ok(response);
-                }
-                Some(RangeRequest::Partial(ranges)) => partial(source, len, &content_type, &ranges),
-                Some(RangeRequest::Full) | None => whole(head, source, len, &content_type)?,
-            }
-        }
-    };
-    if let Some(coding) = coding {
-        response.field("Content-Encoding", coding.token());
-    }
-    if has_variants {
-        response.field("Vary", "Accept-Encoding");
-    }
-    response
-        .field("ETag", &etag)
-        .field("Last-Modified", dates.imf_fixdate(modified).as_str())
-        .field("Accept-Ranges", "bytes")
-        .field("Cache-Control", &site.cache_control);
-    Ok(response)
+    evaluate(&preconditions, validators, true)
 }
 
 /// 200 with the whole representation: bytes in memory and small files go out with the head
@@ -206,7 +210,7 @@ fn partial(source: Source, len: u64, content_type: &str, ranges: &[ByteRange]) -
                 })
                 .collect();
             let mut response = Response::new(Status::PartialContent, Body { pieces, source });
-            debug_assert_eq!(response.content_length(), total);
+            debug_assert_eq!(response.content_length(), Some(total));
             response.field("Content-Type", &format!("multipart/byteranges; boundary={boundary}"));
             response
         }

@@ -21,8 +21,12 @@ pub enum RequestError {
     RequestLineTooLong,
     /// A well-formed HTTP version other than 1.x (`HTTP/2.0`, `HTTP/3.0`).
     VersionNotSupported,
-    /// Anything but GET and HEAD: this server never changes anything.
+    /// A method RFC 9110 §9 or RFC 5789 defines that this server does not allow (405 with
+    /// `Allow`): it never changes anything, and echoes nothing back (TRACE).
     MethodNotAllowed,
+    /// A method token this server does not recognise, `get` included: methods are
+    /// case-sensitive (RFC 9110 §9.1: 501).
+    UnknownMethod,
     /// A transfer coding this server does not know (RFC 9112 §6.1: 501).
     UnknownTransferCoding,
     /// The head did not arrive within `HEAD_TIMEOUT`.
@@ -39,6 +43,7 @@ impl RequestError {
             RequestError::RequestLineTooLong => "request line too long",
             RequestError::VersionNotSupported => "HTTP version not supported",
             RequestError::MethodNotAllowed => "method not allowed",
+            RequestError::UnknownMethod => "unknown method",
             RequestError::UnknownTransferCoding => "unknown transfer coding",
             RequestError::HeadTimeout => "request head not received in time",
         }
@@ -51,11 +56,28 @@ impl fmt::Display for RequestError {
     }
 }
 
+/// The methods that get past `parse_request`: the two this server serves, and OPTIONS, which
+/// `handler::respond` answers (the one place a CORS preflight would be answered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Get,
     Head,
-    Other,
+    Options,
+}
+
+impl Method {
+    /// RFC 9110 §9.1: a method is a case-sensitive token (httparse has checked the token). The
+    /// methods RFC 9110 §9.3 and RFC 5789 (PATCH) define are known; this server serves only GET
+    /// and HEAD, so the others are not allowed here (405); any other token is unknown (501).
+    fn from_token(name: &str) -> Result<Method, RequestError> {
+        match name {
+            "GET" => Ok(Method::Get),
+            "HEAD" => Ok(Method::Head),
+            "OPTIONS" => Ok(Method::Options),
+            "POST" | "PUT" | "DELETE" | "PATCH" | "TRACE" | "CONNECT" => Err(RequestError::MethodNotAllowed),
+            _ => Err(RequestError::UnknownMethod),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,18 +164,14 @@ pub fn parse_request<'h, 'b>(
         return Err(RequestError::Malformed("incomplete request line"));
     };
     let version = if minor == 0 { Version::Http10 } else { Version::Http11 };
-    let method = match method_name {
-        "GET" => Method::Get,
-        "HEAD" => Method::Head,
-        _ => Method::Other,
-    };
-    let head = RequestHead { method, method_name, target, version, fields: request.headers, has_body: false };
+    // Framing and Host are checked first (they do not look at the method, which is filled in
+    // once they pass): a request that could be read two ways is a 400 whatever its method.
+    let method = Method::from_token(method_name);
+    let head =
+        RequestHead { method: Method::Get, method_name, target, version, fields: request.headers, has_body: false };
     let has_body = check_framing(&head)?;
     check_host(&head)?;
-    if method == Method::Other {
-        return Err(RequestError::MethodNotAllowed);
-    }
-    Ok(RequestHead { has_body, ..head })
+    Ok(RequestHead { method: method?, has_body, ..head })
 }
 
 /// httparse only knows HTTP/1.0 and 1.1. A well-formed `HTTP/x.y` with another major
@@ -181,10 +199,15 @@ fn check_framing(head: &RequestHead<'_, '_>) -> Result<bool, RequestError> {
         // A list of identical values is tolerated (RFC 9110 §8.6); anything else is refused.
         for item in value.split(|b| *b == b',') {
             let item = trim_ows(item);
-            if item.is_empty() || item.len() > 19 || !item.iter().all(u8::is_ascii_digit) {
+            if item.is_empty() || !item.iter().all(u8::is_ascii_digit) {
                 return Err(RequestError::Malformed("invalid Content-Length"));
             }
-            let n = item.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            // `1*DIGIT` (RFC 9110 §8.6): leading zeros are valid, so the value is refused by
+            // its size (more than u64 holds), never by its number of digits.
+            let n = item
+                .iter()
+                .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+                .ok_or(RequestError::Malformed("Content-Length too large"))?;
             if content_length.is_some_and(|seen| seen != n) {
                 return Err(RequestError::Malformed("conflicting Content-Length values"));
             }
@@ -213,13 +236,25 @@ fn check_framing(head: &RequestHead<'_, '_>) -> Result<bool, RequestError> {
                 // chunked must be applied last, and only once (RFC 9112 §7).
                 return Err(RequestError::Malformed("chunked is not the final transfer coding"));
             }
-            let name = item.split(|b| *b == b';').next().map(trim_ows).unwrap_or_default();
+            let mut parts = item.split(|b| *b == b';');
+            let name = parts.next().map(trim_ows).unwrap_or_default();
+            let has_parameters = parts.next().is_some();
             if name.eq_ignore_ascii_case(b"chunked") {
+                if has_parameters {
+                    // RFC 9112 §7.1 defines no parameters for chunked, so `chunked;q=1` is not
+                    // the chunked coding and the body length cannot be determined reliably
+                    // (§6.3 (4): 400). Not the 501 of an unknown coding: a recipient that ignored
+                    // the parameter would frame the body as chunked, another would not.
+                    return Err(RequestError::Malformed("parameters on chunked"));
+                }
                 last_is_chunked = true;
-            } else if !["gzip", "x-gzip", "deflate", "compress", "x-compress"]
-                .iter()
-                .any(|known| name.eq_ignore_ascii_case(known.as_bytes()))
+            } else if has_parameters
+                || !["gzip", "x-gzip", "deflate", "compress", "x-compress"]
+                    .iter()
+                    .any(|known| name.eq_ignore_ascii_case(known.as_bytes()))
             {
+                // None of the known codings takes parameters either: with one, it is a coding
+                // this server does not understand (§6.1: 501).
                 unknown = true;
             }
         }
@@ -347,6 +382,10 @@ mod tests {
             Err(RequestError::UnknownTransferCoding)
         );
         assert_eq!(
+            parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip;level=9, chunked\r\n\r\n"),
+            Err(RequestError::UnknownTransferCoding)
+        );
+        assert_eq!(
             parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n"),
             Ok((Method::Get, Version::Http11, true))
         );
@@ -354,6 +393,33 @@ mod tests {
             parse("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Ok((Method::Get, Version::Http11, true))
         );
+    }
+
+    #[test]
+    fn content_length_is_refused_by_value_not_by_digits() {
+        let length = |value: &str| {
+            let raw = format!("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: {value}\r\n\r\n");
+            let mut slots = empty_field_slots();
+            parse_request(raw.as_bytes(), &mut slots).map(|h| h.has_body)
+        };
+        assert_eq!(length("000000000000000000001"), Ok(true));
+        assert_eq!(length("0000000000000000000000000000000000000000"), Ok(false));
+        assert_eq!(length("00000000000000000000000000000018446744073709551615"), Ok(true));
+        assert_eq!(length("18446744073709551615"), Ok(true));
+        assert_eq!(length("1, 0001"), Ok(true));
+        let too_large = Err(RequestError::Malformed("Content-Length too large"));
+        assert_eq!(length("18446744073709551616"), too_large);
+        assert_eq!(length("000018446744073709551616"), too_large);
+        assert_eq!(length("99999999999999999999"), too_large);
+        assert_eq!(length("1, 0002"), Err(RequestError::Malformed("conflicting Content-Length values")));
+    }
+
+    #[test]
+    fn chunked_takes_no_parameters() {
+        for value in ["chunked;q=1", "chunked; q=1", "chunked ;foo=bar", "CHUNKED;x", "chunked;", "gzip, chunked;q=0"] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {value}\r\n\r\n");
+            assert_eq!(parse(&raw), Err(RequestError::Malformed("parameters on chunked")), "{value}");
+        }
     }
 
     #[test]
@@ -368,11 +434,32 @@ mod tests {
     }
 
     #[test]
-    fn other_methods_are_not_allowed() {
-        for method in ["POST", "PUT", "DELETE", "TRACE", "OPTIONS", "FOO", "get"] {
+    fn known_methods_are_not_allowed_and_other_tokens_are_unknown() {
+        for method in ["POST", "PUT", "DELETE", "PATCH", "TRACE", "CONNECT"] {
             let raw = format!("{method} / HTTP/1.1\r\nHost: a\r\n\r\n");
             assert_eq!(parse(&raw), Err(RequestError::MethodNotAllowed), "{method}");
         }
+        for method in ["FOO", "get", "Get", "head", "post", "MKCOL", "PROPFIND", "X-Y~z!", "GET2"] {
+            let raw = format!("{method} / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(parse(&raw), Err(RequestError::UnknownMethod), "{method}");
+        }
+        // OPTIONS is left to the handler (where a CORS preflight would be answered).
+        assert_eq!(parse("OPTIONS / HTTP/1.1\r\nHost: a\r\n\r\n"), Ok((Method::Options, Version::Http11, false)));
+    }
+
+    #[test]
+    fn a_method_that_is_not_a_token_is_malformed() {
+        for raw in
+            ["G@T / HTTP/1.1\r\nHost: a\r\n\r\n", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", "G\"T / HTTP/1.1\r\n\r\n"]
+        {
+            assert!(malformed(raw), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn framing_and_host_are_checked_before_the_method() {
+        assert!(malformed("FOO / HTTP/1.1\r\n\r\n"));
+        assert!(malformed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"));
     }
 
     #[test]

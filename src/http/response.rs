@@ -85,7 +85,7 @@ impl From<&RequestError> for Status {
             RequestError::RequestLineTooLong => Status::UriTooLong,
             RequestError::VersionNotSupported => Status::HttpVersionNotSupported,
             RequestError::MethodNotAllowed => Status::MethodNotAllowed,
-            RequestError::UnknownTransferCoding => Status::NotImplemented,
+            RequestError::UnknownMethod | RequestError::UnknownTransferCoding => Status::NotImplemented,
             RequestError::HeadTimeout => Status::RequestTimeout,
         }
     }
@@ -103,32 +103,42 @@ impl From<&FileError> for Status {
 }
 
 /// A response ready to be written: status, the fields particular to it, and the body. The
-/// fields are private so that `Content-Length` is always the body's length (or, for HEAD and
-/// 304, the length the body would have had): nothing can set one without the other.
+/// fields are private so that `Content-Length` is always the body's length (or, for HEAD,
+/// the length the body would have had), or absent from a 304: nothing can set one by hand.
 #[derive(Debug)]
 pub struct Response {
     status: Status,
     /// Field lines (`Name: value\r\n`) beyond the ones every response carries.
     fields: String,
     body: Body,
-    /// The `Content-Length`: the body's length, or for HEAD and 304 the length a GET's
-    /// 200 would have had (RFC 9110 §8.6).
-    content_length: u64,
+    /// The `Content-Length`: the body's length, or for HEAD the length a GET would have had
+    /// (RFC 9110 §8.6); `None` for a 304, which sends none (below).
+    content_length: Option<u64>,
     /// For a refused request, why: the access log says it (never the client).
     refusal: Option<&'static str>,
 }
 
 impl Response {
     pub fn new(status: Status, body: Body) -> Response {
-        let content_length = body.len();
+        let content_length = Some(body.len());
         Response { status, fields: String::with_capacity(256), body, content_length, refusal: None }
+    }
+
+    /// A 304 (RFC 9110 §15.4.5): no content, and no `Content-Length`. The caller adds the
+    /// fields a 200 would have for caching (ETag, Last-Modified, Cache-Control, Vary) and no
+    /// other representation metadata (Content-Type, Content-Encoding), as nginx's
+    /// not_modified filter does. §8.6 would allow a `Content-Length` equal to the 200's, but
+    /// it describes content that is not there, and a cache gains nothing from it.
+    pub fn not_modified() -> Response {
+        Response { content_length: None, ..Response::new(Status::NotModified, Body::empty()) }
     }
 
     pub fn status(&self) -> Status {
         self.status
     }
 
-    pub fn content_length(&self) -> u64 {
+    /// The `Content-Length` this response announces (none for a 304).
+    pub fn content_length(&self) -> Option<u64> {
         self.content_length
     }
 
@@ -148,6 +158,7 @@ impl Response {
     /// Adds a field. Values are made by this server, never copied from the request, and a
     /// CR or LF in one would split the head (response splitting), so they are dropped.
     pub fn field(&mut self, name: &str, value: &str) -> &mut Response {
+        debug_assert!(!name.eq_ignore_ascii_case("content-length"), "Content-Length is derived from the body");
         self.fields.push_str(name);
         self.fields.push_str(": ");
         if value.bytes().any(|b| b == b'\r' || b == b'\n') {
@@ -161,6 +172,7 @@ impl Response {
 
     /// Adds a field whose value is formatted, without a temporary string.
     pub fn field_fmt(&mut self, name: &str, value: std::fmt::Arguments<'_>) -> &mut Response {
+        debug_assert!(!name.eq_ignore_ascii_case("content-length"), "Content-Length is derived from the body");
         // Writing into a String cannot fail.
         let _ = write!(self.fields, "{name}: {value}\r\n");
         self
@@ -234,8 +246,10 @@ pub fn write_response_head(out: &mut Vec<u8>, response: &Response, dates: &mut D
     dates.append_now(out);
     out.extend_from_slice(b"\r\nServer: ");
     out.extend_from_slice(SERVER.as_bytes());
-    out.extend_from_slice(b"\r\nContent-Length: ");
-    append_decimal(out, response.content_length);
+    if let Some(length) = response.content_length {
+        out.extend_from_slice(b"\r\nContent-Length: ");
+        append_decimal(out, length);
+    }
     out.extend_from_slice(b"\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n");
     out.extend_from_slice(response.fields.as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -305,8 +319,21 @@ mod tests {
     #[test]
     fn head_keeps_content_length_without_body() {
         let response = Response::error(Status::NotFound).without_body();
-        assert!(response.content_length() > 0);
+        let length = response.content_length().expect("a Content-Length");
+        assert!(length > 0);
         assert_eq!(response.body().len(), 0);
-        assert!(head_text(&response).contains(&format!("Content-Length: {}\r\n", response.content_length())));
+        assert!(head_text(&response).contains(&format!("Content-Length: {length}\r\n")));
+    }
+
+    #[test]
+    fn not_modified_has_no_content_length_and_no_body() {
+        let mut response = Response::not_modified();
+        response.field("ETag", "\"x\"");
+        assert_eq!(response.content_length(), None);
+        assert!(response.body().is_empty());
+        let head = head_text(&response.without_body());
+        assert!(head.starts_with("HTTP/1.1 304 Not Modified\r\nDate: "), "{head}");
+        let names: Vec<&str> = head.split("\r\n").skip(1).filter_map(|l| l.split_once(": ")).map(|(n, _)| n).collect();
+        assert_eq!(names, ["Date", "Server", "Connection", "X-Content-Type-Options", "ETag"], "{head}");
     }
 }

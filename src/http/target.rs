@@ -32,8 +32,10 @@ pub fn parse_target(target: &str) -> Result<UrlPath<'_>, RequestError> {
         Some((path, query)) => (path, Some(query)),
         None => (path_and_query, None),
     };
-    let trailing_slash = raw_path.ends_with('/');
-    let relative = decode_path(raw_path)?;
+    let (relative, ends_in_dot_segment) = decode_path(raw_path)?;
+    // RFC 3986 §5.2.4: removing a final `.` or `..` leaves the slash before it, so
+    // `/dir/..` is `/` and `/index.html/.` is `/index.html/` (a folder request).
+    let trailing_slash = raw_path.ends_with('/') || ends_in_dot_segment;
     Ok(UrlPath { relative, trailing_slash, query })
 }
 
@@ -59,32 +61,44 @@ fn allowed_in_target(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%[]{}|^".contains(&b)
 }
 
-/// Decodes each segment once (so `%252e` stays the literal `%2e`), as UTF-8, and applies the
-/// segment rules. Borrows the input when it holds no escapes and no segments to drop.
-pub fn decode_path(raw_path: &str) -> Result<Cow<'_, str>, RequestError> {
+/// Decodes each segment once (so `%252e` stays the literal `%2e`), as UTF-8, applies the
+/// segment rules, then removes dot-segments over the decoded segments (RFC 3986 §5.2.4), so
+/// `.%2e` is `..` as in WHATWG URL. Empty segments are dropped first (`//a` is `a`, as nginx's
+/// `merge_slashes`), so `..` pops the last name. A `..` with nothing left to pop would climb
+/// above the root: refused in every spelling. Returns the path and whether its last segment
+/// was a dot-segment (which leaves a trailing slash). Borrows the input when it holds no
+/// escapes and no segments to drop.
+pub fn decode_path(raw_path: &str) -> Result<(Cow<'_, str>, bool), RequestError> {
     let trimmed = raw_path.trim_matches('/');
     let simple = !trimmed.contains('%') && trimmed.split('/').all(|s| !s.is_empty() && s != "." && s != "..");
     if trimmed.is_empty() || simple {
-        return Ok(Cow::Borrowed(trimmed));
+        return Ok((Cow::Borrowed(trimmed), false));
     }
-    let mut out = String::with_capacity(trimmed.len());
+    // Every segment is decoded and checked before any is removed: a bad escape or an encoded
+    // `/` is a bad request even in a segment that a later `..` pops.
+    let mut decoded = Vec::new();
     for raw_segment in trimmed.split('/') {
         let segment = percent_decode(raw_segment)?;
+        if segment.contains(['/', '\\', '\0']) {
+            return Err(RequestError::Malformed("encoded `/`, `\\` or NUL in a path segment"));
+        }
+        decoded.push(segment);
+    }
+    let mut kept: Vec<&str> = Vec::with_capacity(decoded.len());
+    let mut ends_in_dot_segment = false;
+    for segment in &decoded {
+        ends_in_dot_segment = matches!(segment.as_ref(), "." | "..");
         match segment.as_ref() {
-            "" | "." => continue,
-            ".." => return Err(RequestError::Malformed("`..` segment in path")),
-            s if s.contains(['/', '\\', '\0']) => {
-                return Err(RequestError::Malformed("encoded `/`, `\\` or NUL in a path segment"))
-            }
-            s => {
-                if !out.is_empty() {
-                    out.push('/');
+            "" | "." => {}
+            ".." => {
+                if kept.pop().is_none() {
+                    return Err(RequestError::Malformed("`..` above the root"));
                 }
-                out.push_str(s);
             }
+            s => kept.push(s),
         }
     }
-    Ok(Cow::Owned(out))
+    Ok((Cow::Owned(kept.join("/")), ends_in_dot_segment))
 }
 
 /// `%XX` escapes to bytes, then the bytes as UTF-8. A `%` not followed by two hex digits, or
@@ -170,6 +184,7 @@ mod tests {
     #[test]
     fn segment_rules() {
         assert_eq!(rel("//etc//passwd"), Ok("etc/passwd".into()));
+        assert!(parse_target("/./a/./b/.").expect("valid").trailing_slash);
         assert_eq!(rel("/./a/./b/"), Ok("a/b".into()));
         for target in [
             "/../etc/passwd",
@@ -186,6 +201,70 @@ mod tests {
             "/a#frag",
             "/caf\u{e9}",
         ] {
+            assert!(bad(target), "{target:?}");
+        }
+    }
+
+    fn folder(target: &str) -> Result<(String, bool), RequestError> {
+        parse_target(target).map(|p| (p.relative.into_owned(), p.trailing_slash))
+    }
+
+    #[test]
+    fn dot_segments_are_removed_after_decoding() {
+        // RFC 3986 §5.2.4 over the decoded segments: `..` pops the name before it.
+        assert_eq!(folder("/docs/../style.css"), Ok(("style.css".into(), false)));
+        assert_eq!(folder("/a/b/../../c"), Ok(("c".into(), false)));
+        assert_eq!(folder("/a/./b/../c/"), Ok(("a/c".into(), true)));
+        assert_eq!(folder("/a//..//b"), Ok(("b".into(), false)));
+        // Decoded once, `%2e` is `.`: `.%2e`, `%2e.`, `%2E%2E` are `..` (as WHATWG URL).
+        for spelling in ["..", ".%2e", "%2e.", "%2e%2e", "%2E%2E", "%2e%2E"] {
+            assert_eq!(folder(&format!("/dir/{spelling}/a.txt")), Ok(("a.txt".into(), false)), "{spelling}");
+        }
+        assert_eq!(folder("/%2e/a.txt"), Ok(("a.txt".into(), false)));
+        // Decoded once only: `%252e` is the literal `%2e`, a name like any other.
+        assert_eq!(folder("/.%252e/a.txt"), Ok((".%2e/a.txt".into(), false)));
+        assert_eq!(folder("/a/%252e%252e"), Ok(("a/%2e%2e".into(), false)));
+        // Names that merely hold dots are names.
+        assert_eq!(folder("/.../..;/..a/a.."), Ok((".../..;/..a/a..".into(), false)));
+    }
+
+    #[test]
+    fn a_final_dot_segment_leaves_a_trailing_slash() {
+        assert_eq!(folder("/index.html/."), Ok(("index.html".into(), true)));
+        assert_eq!(folder("/index.html/%2e"), Ok(("index.html".into(), true)));
+        assert_eq!(folder("/dir/.."), Ok(("".into(), true)));
+        assert_eq!(folder("/dir/sub/%2e%2e"), Ok(("dir".into(), true)));
+        assert_eq!(folder("/."), Ok(("".into(), true)));
+        assert_eq!(folder("/dir/../a.txt"), Ok(("a.txt".into(), false)));
+    }
+
+    #[test]
+    fn climbing_above_the_root_is_refused_in_every_spelling() {
+        for target in [
+            "/..",
+            "/../",
+            "/../x",
+            "/./../x",
+            "/a/../../x",
+            "/a/b/../../../x",
+            "/%2e%2e/x",
+            "/%2E%2E/x",
+            "/.%2e/x",
+            "/%2e./x",
+            "/a/%2e%2e/%2e%2e/x",
+            "//..//x",
+            "/a/./../..",
+            "http://h/../x",
+            "http://h/a/%2e%2e/%2e%2e",
+        ] {
+            assert_eq!(parse_target(target), Err(RequestError::Malformed("`..` above the root")), "{target:?}");
+        }
+    }
+
+    #[test]
+    fn segment_rules_hold_in_segments_that_dot_segments_remove() {
+        // Each segment is decoded and checked before `..` is applied.
+        for target in ["/%zz/../a", "/a%2fb/../c", "/%ff/../a", "/a%00/../b", "/a%5c/../b", "/a/..%2f../b"] {
             assert!(bad(target), "{target:?}");
         }
     }

@@ -706,6 +706,30 @@ impl Response {
         assert!(self.body.is_empty(), "HEAD response carried {} body bytes: {:?}", self.body.len(), self.snippet());
     }
 
+    /// A 304 (RFC 9110 §15.4.5, and nginx's not_modified filter): the fields every response
+    /// carries (`Date`, `Server`, `Connection`, `X-Content-Type-Options`), an `ETag` and a
+    /// `Cache-Control`, no body, and none of the representation metadata or content fields.
+    /// `names` is then the exact list of field names, in order.
+    pub fn assert_not_modified(&self, names: &[&str]) {
+        assert_eq!(self.status_line, "HTTP/1.1 304 Not Modified", "status line; fields {:?}", self.headers);
+        self.assert_transport_fields();
+        for absent in [
+            "Content-Type",
+            "Content-Length",
+            "Content-Encoding",
+            "Content-Range",
+            "Accept-Ranges",
+            "Transfer-Encoding",
+        ] {
+            assert_eq!(self.header(absent), None, "{absent} in a 304: {:?}", self.headers);
+        }
+        assert!(!self.expect_header("ETag").is_empty());
+        assert!(!self.expect_header("Cache-Control").is_empty());
+        assert!(self.body.is_empty(), "a 304 carried {} body bytes: {:?}", self.body.len(), self.snippet());
+        let found: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(found, names, "the fields of a 304");
+    }
+
     pub fn content_length(&self) -> u64 {
         let value = self.expect_header("Content-Length");
         assert!(
@@ -716,15 +740,20 @@ impl Response {
     }
 
     fn assert_common_fields(&self) {
+        self.assert_transport_fields();
+        let content_type = self.expect_header("Content-Type");
+        assert!(!content_type.is_empty(), "empty Content-Type");
+        self.content_length();
+    }
+
+    /// The fields every response carries, 304 included.
+    fn assert_transport_fields(&self) {
         assert_eq!(self.version, "HTTP/1.1", "version in {:?}", self.status_line);
         let date = self.expect_header("Date");
         let secs = parse_imf_fixdate(date).unwrap_or_else(|| panic!("Date is not an IMF-fixdate: {date:?}"));
         let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
         assert!(secs.abs_diff(now) < 300, "Date {date:?} is far from now");
         assert_eq!(self.expect_header("Server"), SERVER_FIELD);
-        let content_type = self.expect_header("Content-Type");
-        assert!(!content_type.is_empty(), "empty Content-Type");
-        self.content_length();
         assert_eq!(self.expect_header("Connection"), "close");
         assert_eq!(self.expect_header("X-Content-Type-Options"), "nosniff");
     }
