@@ -653,3 +653,58 @@ fn the_debug_log_says_which_rule_served_what() {
         assert!(log.lines().any(|l| l.ends_with(line)), "no line ending {line:?} in:\n{}", server.log_tail(60));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// In a real browser
+// ---------------------------------------------------------------------------------------
+
+const SPA_INDEX: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
+                         <title>spa</title><script type=\"module\" src=\"/app.js\"></script></head>\
+                         <body><main id=\"app\"></main></body></html>\n";
+
+/// The app: records the route it was loaded at, then fetches a missing route of its own the
+/// way apps fetch data (`fetch()` sends `Accept: */*`).
+const SPA_APP: &str = "const d = document.documentElement.dataset;\n\
+                       d.route = location.pathname;\n\
+                       const probe = await fetch('/api/users');\n\
+                       d.fetchStatus = String(probe.status);\n\
+                       d.fetchType = probe.headers.get('content-type') ?? '';\n\
+                       d.fetchVary = probe.headers.get('vary') ?? '';\n";
+
+/// `--spa` as Chromium uses it: a deep link and its reload run the app (the navigation names
+/// `text/html`; the reload revalidates, 304), and the app's own `fetch()` of a missing route
+/// gets its 404, not the index page (`*/*` does not count, README: Routing).
+#[test]
+fn spa_deep_links_run_the_app_in_chromium_and_its_fetches_get_their_404() {
+    let Some(browser) = support::browser::Browser::start() else {
+        return;
+    };
+    let prepare = |root: &Path| {
+        fs::write(root.join("index.html"), SPA_INDEX).expect("index");
+        fs::write(root.join("app.js"), SPA_APP).expect("app");
+    };
+    let server = Launch::new().prepare(prepare).args(&["--spa"]).log_level("info").start();
+    let ran = "const d = document.documentElement.dataset; return d.fetchStatus ? \
+               { route: d.route, status: d.fetchStatus, type: d.fetchType, vary: d.fetchVary } : null;";
+    for visit in ["first visit", "reload"] {
+        browser.open(&server.url("/users/42"));
+        let state = browser
+            .wait_until(ran, Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{visit}: the app did not run; server log:\n{}", server.log_tail(20)));
+        assert_eq!(state.get("route").as_str(), Some("/users/42"), "{visit}");
+        assert_eq!(state.get("status").as_str(), Some("404"), "{visit}: the app's fetch of a missing route");
+        assert_eq!(state.get("type").as_str(), Some("text/html; charset=utf-8"), "{visit}");
+        assert_eq!(state.get("vary").as_str(), Some("Accept"), "{visit}");
+    }
+    let severe = browser.severe_console_entries();
+    assert!(
+        severe.iter().all(|message| message.contains("/api/users") && message.contains("404")),
+        "console errors other than the expected 404 of /api/users: {severe:?}"
+    );
+    drop(browser);
+    std::thread::sleep(support::LOG_SETTLE);
+    let log = server.log();
+    assert!(log.contains("\"GET /users/42 HTTP/1.1\" 200"), "{}", server.log_tail(20));
+    assert!(log.contains("\"GET /users/42 HTTP/1.1\" 304"), "the reload revalidates: {}", server.log_tail(20));
+    assert_eq!(log.matches("\"GET /api/users HTTP/1.1\" 404").count(), 2, "{}", server.log_tail(20));
+}
