@@ -59,6 +59,21 @@ fn a_folder_serves_index_html_then_index_htm() {
     assert!(server.log().contains("resolved old/index.htm ("), "{}", server.log_tail(20));
 }
 
+/// An `index.html` that is a link to nothing yet: `index.htm` answers, and the moment the
+/// link's target appears — in another folder, which nothing watches — `index.html` does.
+#[test]
+fn an_index_html_link_that_starts_to_resolve_takes_over_at_once() {
+    let server = TestServer::start_with(&["--threads", "1"]);
+    server.write("docs/index.htm", "<p>htm</p>\n");
+    server.mkdir("pages");
+    symlink("../pages/docs.html", server.root.join("docs/index.html")).expect("symlink");
+    for _ in 0..3 {
+        assert_eq!(server.get("/docs/").body, b"<p>htm</p>\n");
+    }
+    server.write("pages/docs.html", "<p>linked html</p>\n");
+    assert_eq!(server.get("/docs/").body, b"<p>linked html</p>\n");
+}
+
 #[test]
 fn without_listings_a_folder_with_neither_index_is_404() {
     let server = TestServer::start_with(&["--no-listing"]);
@@ -150,10 +165,13 @@ fn every_404_carries_the_root_404_page_and_head_gets_its_head() {
     });
 }
 
+/// Method, target, fields, the status line expected.
+type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn other_refusals_keep_the_servers_own_pages() {
     let server = Launch::new().prepare(site_with_a_404_page).start();
-    let cases: [(&str, &str, &[(&str, &str)], &str); 6] = [
+    let cases: [Case; 6] = [
         ("GET", "/%zz", &[], "HTTP/1.1 400 Bad Request"),
         ("GET", "/../a.txt", &[], "HTTP/1.1 400 Bad Request"),
         ("GET", "/fifo", &[], "HTTP/1.1 403 Forbidden"),
@@ -168,6 +186,9 @@ fn other_refusals_keep_the_servers_own_pages() {
     });
 }
 
+/// How one variant of a broken 404.html is made in the root.
+type Prepare<'a> = &'a dyn Fn(&Path);
+
 #[test]
 fn a_404_page_that_cannot_be_served_gives_the_servers_own_404() {
     let sandbox = Sandbox::new();
@@ -176,7 +197,7 @@ fn a_404_page_that_cannot_be_served_gives_the_servers_own_404() {
     let server = Launch::in_sandbox(sandbox, "root").start();
     let plain = server.get("/missing");
     plain.assert_error("HTTP/1.1 404 Not Found");
-    let variants: [(&str, &dyn Fn(&Path)); 4] = [
+    let variants: [(&str, Prepare); 4] = [
         ("a folder", &|root| fs::create_dir(root.join("404.html")).expect("mkdir")),
         ("a link to a dotfile", &|root| {
             fs::write(root.join(".404.html"), "DOTFILE\n").expect("dotfile");

@@ -75,6 +75,19 @@ struct Found<'p> {
     metadata: Metadata,
     reach: Reach,
     rule: Rule,
+    /// May be kept in the file cache (see `serve_file`).
+    cacheable: bool,
+}
+
+/// A folder's index page (`index_page`).
+struct IndexPage {
+    relative: String,
+    file: File,
+    metadata: Metadata,
+    reach: Reach,
+    /// The index pages looked for before it were plainly absent (or folders): nothing that a
+    /// change outside the watched folders could make appear.
+    cacheable: bool,
 }
 
 fn serve_path(
@@ -104,7 +117,8 @@ fn serve_path(
                     return Ok(redirect(&location));
                 }
             }
-            let found = Found { named, relative: &path.relative, file, metadata, reach, rule: Rule::Named };
+            let relative = &path.relative;
+            let found = Found { named, relative, file, metadata, reach, rule: Rule::Named, cacheable: true };
             serve_file(head, site, state, found)
         }
         Ok(Resolved::Directory) => folder_response(head, site, state, path),
@@ -130,7 +144,7 @@ fn missing(
                     head,
                     site,
                     state,
-                    Found { named, relative: &page, file, metadata, reach, rule: Rule::CleanUrl },
+                    Found { named, relative: &page, file, metadata, reach, rule: Rule::CleanUrl, cacheable: true },
                 );
             }
             Ok(_) | Err(FileError::Missing | FileError::NotFound(_)) => {}
@@ -165,8 +179,9 @@ fn spa_fallback(head: &RequestHead<'_, '_>, site: &Site, state: &mut LoopState) 
         let variants = FileVariants::in_memory(&cached).varying_on_accept();
         return file_response(head, site, &mut state.dates, variants).map(Some);
     }
-    let Some((relative, file, metadata, reach)) = index_page(site, "")? else { return Ok(None) };
-    let found = Found { named: Named::FolderIndex(""), relative: &relative, file, metadata, reach, rule: Rule::Spa };
+    let Some(IndexPage { relative, file, metadata, reach, cacheable }) = index_page(site, "")? else { return Ok(None) };
+    let named = Named::FolderIndex("");
+    let found = Found { named, relative: &relative, file, metadata, reach, rule: Rule::Spa, cacheable };
     serve_file(head, site, state, found).map(Some)
 }
 
@@ -209,18 +224,18 @@ fn serve_file(
     state: &mut LoopState,
     found: Found<'_>,
 ) -> Result<Response, FileError> {
-    let Found { named, relative, file, metadata, reach, rule } = found;
+    let Found { named, relative, file, metadata, reach, rule, cacheable } = found;
     let rule_text = match rule {
-        Rule::Named => String::new(),
-        Rule::CleanUrl => "clean URL, ".to_string(),
-        Rule::Spa => "SPA fallback, ".to_string(),
+        Rule::Named => "",
+        Rule::CleanUrl => "clean URL, ",
+        Rule::Spa => "SPA fallback, ",
     };
     let via = match reach {
         Reach::Direct => "",
         Reach::LinkInside => ", through a symlink",
         Reach::LinkOutside => ", through a symlink out of the root",
     };
-    if metadata.len() <= SMALL_FILE_BYTES && reach == Reach::Direct {
+    if metadata.len() <= SMALL_FILE_BYTES && reach == Reach::Direct && cacheable {
         if let Some(cached) = state.files.cache.load(site, named, relative, metadata.len()) {
             state.note_resolved(|| format!("{relative} ({rule_text}read into the file cache)"));
             let mut variants = FileVariants::in_memory(&cached);
@@ -251,14 +266,10 @@ fn folder_response(
         return Ok(redirect(&location));
     }
     match index_page(site, &path.relative)? {
-        Some((relative, file, metadata, reach)) => {
+        Some(IndexPage { relative, file, metadata, reach, cacheable }) => {
             let named = Named::FolderIndex(&path.relative);
-            serve_file(
-                head,
-                site,
-                state,
-                Found { named, relative: &relative, file, metadata, reach, rule: Rule::Named },
-            )
+            let found = Found { named, relative: &relative, file, metadata, reach, rule: Rule::Named, cacheable };
+            serve_file(head, site, state, found)
         }
         None if site.listing => {
             state.note_resolved(|| format!("listing of /{}", path.relative));
@@ -271,12 +282,19 @@ fn folder_response(
 /// The first of `INDEX_PAGES` in `folder` that is a regular file the wall allows. One that
 /// is not there, not a file, or refused (a link out of the root, to a dotfile) is skipped,
 /// as it always was; one that cannot be read is the folder's answer (403, 503).
-fn index_page(site: &Site, folder: &str) -> Result<Option<(String, File, Metadata, Reach)>, FileError> {
+fn index_page(site: &Site, folder: &str) -> Result<Option<IndexPage>, FileError> {
+    let mut cacheable = true;
     for name in INDEX_PAGES {
         let relative = if folder.is_empty() { name.to_string() } else { format!("{folder}/{name}") };
         match open_reached(site, &relative) {
-            Ok((file, metadata, reach)) if metadata.is_file() => return Ok(Some((relative, file, metadata, reach))),
-            Ok(_) | Err(FileError::Missing | FileError::NotFound(_)) => {}
+            Ok((file, metadata, reach)) if metadata.is_file() => {
+                return Ok(Some(IndexPage { relative, file, metadata, reach, cacheable }));
+            }
+            Ok(_) | Err(FileError::Missing) => {}
+            // A refused `index.html` (a dangling link, say) can start to resolve with no change
+            // to this folder, where the file cache would not see it: the next page is then
+            // read from disk every time.
+            Err(FileError::NotFound(_)) => cacheable = false,
             Err(e) => return Err(e),
         }
     }
