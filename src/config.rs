@@ -26,6 +26,10 @@ pub struct Config {
     pub write_timeout: Duration,
     pub drain_timeout: Duration,
     pub max_connections: usize,
+    /// Routing (README, Routing): `--spa`, `--clean-urls`, `--follow-symlinks`; all off.
+    pub spa: bool,
+    pub clean_urls: bool,
+    pub follow_symlinks: bool,
 }
 
 /// Threads by default: one event loop per core. Each loop serves many connections, so
@@ -49,6 +53,9 @@ impl Default for Config {
             write_timeout: limits::WRITE_TIMEOUT,
             drain_timeout: limits::DRAIN_TIMEOUT,
             max_connections: limits::MAX_CONNECTIONS,
+            spa: false,
+            clean_urls: false,
+            follow_symlinks: false,
         }
     }
 }

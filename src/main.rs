@@ -28,6 +28,11 @@ Options:
       --head-timeout SECS   time for a client to send its request head (default 10)
       --write-timeout SECS  time a response may make no progress (default 20)
       --drain-timeout SECS  time to finish responses on SIGINT/SIGTERM (default 10)
+      --spa                 single-page app: a browser's request for a missing page without
+                            an extension gets the root's index.html (200), not 404
+      --clean-urls          /about serves about.html when there is no about; /about.html
+                            then redirects (301) to /about
+      --follow-symlinks     follow symlinks that lead out of the root (never to dotfiles)
   -h, --help                print this help
   -V, --version             print the version
 
@@ -122,6 +127,9 @@ fn parse_args() -> Result<Option<Config>, String> {
             Long("head-timeout") => config.head_timeout = seconds(&mut parser, "--head-timeout")?,
             Long("write-timeout") => config.write_timeout = seconds(&mut parser, "--write-timeout")?,
             Long("drain-timeout") => config.drain_timeout = seconds(&mut parser, "--drain-timeout")?,
+            Long("spa") => config.spa = true,
+            Long("clean-urls") => config.clean_urls = true,
+            Long("follow-symlinks") => config.follow_symlinks = true,
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 return Ok(None);
@@ -137,8 +145,25 @@ fn parse_args() -> Result<Option<Config>, String> {
             other => return Err(format!("{}; see --help", other.unexpected())),
         }
     }
-    config.root = root.unwrap_or_else(|| PathBuf::from("www"));
+    config.root = match root {
+        Some(root) => root,
+        None => default_root()?,
+    };
     Ok(Some(config))
+}
+
+/// `./www`, the folder `cargo run --release` serves. Run elsewhere without a ROOT, the
+/// message says how to serve the folder the user is in.
+fn default_root() -> Result<PathBuf, String> {
+    let www = PathBuf::from("www");
+    if std::fs::symlink_metadata(&www).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        let here = std::env::current_dir().map_or_else(|_| ".".to_string(), |dir| dir.display().to_string());
+        return Err(format!(
+            "no folder to serve: no ROOT was given and there is no ./www in {here}; \
+             to serve this folder run `rawserve .`, or name one: `rawserve ./site`"
+        ));
+    }
+    Ok(www)
 }
 
 fn value(parser: &mut lexopt::Parser, option: &str) -> Result<String, String> {

@@ -68,6 +68,11 @@ impl Server {
         let mut site = Site::open(&config.root, config.listing, config.hidden, config.cache_control.clone())
             .map_err(StartError::Root)?;
         site.file_cache = config.file_cache;
+        site.spa = config.spa;
+        site.clean_urls = config.clean_urls;
+        if config.follow_symlinks {
+            site.follow_symlinks_out().map_err(StartError::Setup)?;
+        }
         let addr = SocketAddr::new(config.bind, config.port);
         // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.
         let defer_accept = (config.head_timeout >= 2 * DEFER_ACCEPT).then_some(DEFER_ACCEPT);

@@ -5,6 +5,7 @@ mod support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -14,8 +15,14 @@ use support::{
 
 /// Runs rawserve to completion (it must exit by itself within 10 s).
 fn run(args: &[&str]) -> Output {
+    run_in(Path::new("."), args)
+}
+
+/// `run` in the folder `dir`.
+fn run_in(dir: &Path, args: &[&str]) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -52,7 +59,19 @@ fn help_and_version_exit_0() {
         let output = run(&[flag]);
         assert_eq!(output.status.code(), Some(0), "{flag}");
         let text = String::from_utf8_lossy(&output.stdout);
-        for option in ["--bind", "--port", "--threads", "--no-listing", "--hidden", "--help", "--version", "ROOT"] {
+        for option in [
+            "--bind",
+            "--port",
+            "--threads",
+            "--no-listing",
+            "--hidden",
+            "--spa",
+            "--clean-urls",
+            "--follow-symlinks",
+            "--help",
+            "--version",
+            "ROOT",
+        ] {
             assert!(text.contains(option), "{flag} does not mention {option}: {text}");
         }
     }
@@ -68,6 +87,50 @@ fn missing_root_is_an_error() {
     let sandbox = Sandbox::new();
     let missing = sandbox.path().join("does-not-exist");
     assert_start_error(&["--port", "0", missing.to_str().expect("utf-8")], "does-not-exist");
+}
+
+/// Without ROOT, rawserve serves ./www (what `cargo run --release` serves in the repository).
+/// Run where there is none, its one line says how to serve the folder the user is in — and
+/// that works.
+#[test]
+fn without_www_the_message_says_how_to_serve_this_folder() {
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.path().join("index.html"), "<p>this folder</p>").expect("write");
+    let output = run_in(sandbox.path(), &["--port", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "rawserve: no folder to serve: no ROOT was given and there is no ./www in {}; to serve this \
+             folder run `rawserve .`, or name one: `rawserve ./site`\n",
+            sandbox.path().display()
+        )
+    );
+    let mut command = Command::new(BIN);
+    command.args(["--bind", "127.0.0.1", "--port", "0", "."]).current_dir(sandbox.path());
+    with_started_server(command, |line| {
+        let line = line.expect("start-up line");
+        let port = parse_startup_port(&line, "127.0.0.1").unwrap_or_else(|| panic!("start-up line {line:?}"));
+        assert_eq!(line, format!("rawserve 0.1.0 serving {} at http://127.0.0.1:{port}/", sandbox.path().display()));
+        let raw = support::raw_to(SocketAddr::from(([127, 0, 0, 1], port)), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(Response::parse(&raw).body, b"<p>this folder</p>");
+    });
+    // Where ./www exists, no ROOT serves it.
+    std::fs::create_dir(sandbox.path().join("www")).expect("mkdir");
+    std::fs::write(sandbox.path().join("www/index.html"), "<p>www</p>").expect("write");
+    let mut command = Command::new(BIN);
+    command.args(["--bind", "127.0.0.1", "--port", "0"]).current_dir(sandbox.path());
+    with_started_server(command, |line| {
+        let line = line.expect("start-up line");
+        let port = parse_startup_port(&line, "127.0.0.1").unwrap_or_else(|| panic!("start-up line {line:?}"));
+        assert_eq!(
+            line,
+            format!("rawserve 0.1.0 serving {}/www at http://127.0.0.1:{port}/", sandbox.path().display())
+        );
+        let raw = support::raw_to(SocketAddr::from(([127, 0, 0, 1], port)), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(Response::parse(&raw).body, b"<p>www</p>");
+    });
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //!    back for every path of non-empty segments without `/`, `\`, NUL, `.` or `..`, and the
 //!    URL layer's output is a fixed point of encode-then-decode.
 //! 3. A listing never carries a `<`, `>`, `"` or `'` that came from a file name.
+//! 4. `--follow-symlinks` opens no dot-path and nothing through a `..`.
 //!
 //! 256 cases each, failures not persisted to disk, so `cargo test` stays fast and clean.
 
@@ -25,6 +26,7 @@ use rawserve::files::html::escape_html;
 use rawserve::files::listing::render_listing;
 use rawserve::files::resolve::{open_beneath, resolve_path, Resolved};
 use rawserve::files::site::Site;
+use rawserve::files::url_path::is_hidden;
 use rawserve::http::target::{encode_path, encode_segment, parse_target, UrlPath};
 use support::Sandbox;
 
@@ -151,6 +153,67 @@ fn floods_of_dot_dot_never_leave_the_root() {
         }
         fx.check(&UrlPath { relative: Cow::Borrowed(&raw), trailing_slash: false, query: None })?;
     });
+}
+
+/// Whether `opened` holds a dot-name below the folder it shares with `root`: what
+/// `--follow-symlinks` must never open without `--hidden`.
+fn dot_name_beyond_the_root(root: &std::path::Path, opened: &std::path::Path) -> bool {
+    let shared = root.components().zip(opened.components()).take_while(|(a, b)| a == b).count();
+    opened.components().skip(shared).any(|c| c.as_os_str().as_encoded_bytes().starts_with(b"."))
+}
+
+/// `--follow-symlinks` moves the wall past links out of the root, and no further: for any
+/// path, what opens holds no dot-name (inside the root, or below the folder the root and the
+/// target share), and a `..` component never opens anything, through links or not.
+#[test]
+fn following_links_out_never_opens_a_dot_path_and_dot_dot_never_opens() {
+    let fx = Fixture::new();
+    fs::create_dir_all(fx.outside.join(".hidden")).expect("mkdir");
+    fs::write(fx.outside.join(".hidden/key"), SECRET).expect("write");
+    fs::write(fx.outside.join(".dotfile"), SECRET).expect("write");
+    symlink(fx.outside.join(".hidden"), fx.root.join("out_dot")).expect("symlink");
+    symlink(fx.outside.join(".hidden/key"), fx.root.join("out_key")).expect("symlink");
+    symlink(".git", fx.root.join("git_link")).expect("symlink");
+    let mut site = Site::open(&fx.root, true, false, "no-cache".into()).expect("site");
+    site.follow_symlinks_out().expect("open /");
+    let piece = prop_oneof![
+        3 => path_piece(),
+        2 => prop::sample::select(vec![
+            "out/", "out/secret.txt", "out/.dotfile", "out_dot/", "out_dot/key", "out_key", "git_link/",
+            "git_link/config", "slash/", "slash/etc/hostname", "out/../", "out_dot/..", "..", "../", "key",
+        ])
+        .prop_map(String::from),
+    ];
+    let opened = |file: &fs::File| fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).expect("readlink");
+    proptest!(config(), |(pieces in prop::collection::vec(piece, 0..8), slash in any::<bool>())| {
+        let raw = pieces.concat();
+        let target = if slash { format!("/{raw}") } else { raw.clone() };
+        if let Ok(path) = parse_target(&target) {
+            if let Ok(Resolved::File { file, .. }) = resolve_path(&site, &path) {
+                let real = opened(&file);
+                prop_assert!(!dot_name_beyond_the_root(&fx.root, &real), "{:?} opened {:?}", target, real);
+            }
+        }
+        let climbs = raw.split('/').any(|c| c == "..");
+        if let Ok((file, _)) = open_beneath(&site, &raw) {
+            let real = opened(&file);
+            prop_assert!(!climbs, "{:?} has a `..` and opened {:?}", raw, real);
+            // The resolver checks the dot rule on the path it is asked for (`resolve_path`
+            // above); below that, it must hold for wherever links lead.
+            if !is_hidden(&raw) {
+                prop_assert!(!dot_name_beyond_the_root(&fx.root, &real), "{:?} opened {:?}", raw, real);
+            }
+        }
+    });
+    // The fixture is what the property needs: links out do open, hidden ones do not.
+    let file_at = |target: &str| match resolve_path(&site, &parse_target(target).expect("valid")) {
+        Ok(Resolved::File { file, .. }) => Some(opened(&file)),
+        _ => None,
+    };
+    assert_eq!(file_at("/out/secret.txt"), Some(fx.outside.join("secret.txt")));
+    assert_eq!(file_at("/out_key"), None);
+    assert_eq!(file_at("/out_dot/key"), None);
+    assert_eq!(file_at("/out/.dotfile"), None);
 }
 
 /// A path segment the URL layer can carry: non-empty, no `/`, `\` or NUL, not `.` or `..`.

@@ -40,7 +40,7 @@ fn create() -> Fixture {
     let _ = fs::remove_dir_all(&base);
     let root = base.join("root");
     let outside = base.join("outside");
-    for dir in [&root, &outside, &root.join("sub"), &root.join("list"), &root.join(".git")] {
+    for dir in [&root, &outside, &root.join("sub"), &root.join("list"), &root.join(".git"), &root.join(".well-known")] {
         fs::create_dir_all(dir).expect("fixture folder");
     }
     let write = |path: &Path, bytes: &[u8]| fs::write(path, bytes).expect("fixture file");
@@ -61,6 +61,10 @@ fn create() -> Fixture {
     write(&root.join("list").join("100%.txt"), b"percent\n");
     write(&root.join(".env"), DOTFILE);
     write(&root.join(".git").join("config"), DOTFILE);
+    // Routing: the root's 404 page, `/.well-known/` (served) with a dotfile in it (never).
+    write(&root.join("404.html"), b"<!DOCTYPE html><title>404</title><p>lost</p>\n");
+    write(&root.join(".well-known").join("security.txt"), b"Contact: mailto:s@example.com\n");
+    write(&root.join(".well-known").join(".hidden"), DOTFILE);
     symlink(&outside, root.join("out")).expect("symlink out");
     symlink(outside.join("secret.txt"), root.join("secret_link")).expect("symlink secret");
     symlink("../outside/secret.txt", root.join("relative_out")).expect("symlink relative");

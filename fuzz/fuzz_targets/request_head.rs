@@ -44,35 +44,41 @@ const STATUSES: &[u16] = &[200, 206, 301, 304, 400, 403, 404, 405, 408, 412, 414
 
 thread_local! {
     /// The fixture's site as one event loop serves it, with that loop's state (file cache,
-    /// dates): libFuzzer runs inputs one after another on one thread.
-    static SERVED: RefCell<(Service, LoopState)> = RefCell::new({
-        let site = Site::open(&fixture().root, true, false, "no-cache".into()).expect("fixture site");
+    /// dates): libFuzzer runs inputs one after another on one thread. The second serves the
+    /// same root with the routing fallbacks on (`--spa --clean-urls`), which must keep every
+    /// property too.
+    static SERVED: [RefCell<(Service, LoopState)>; 2] = [false, true].map(|routed| RefCell::new({
+        let mut site = Site::open(&fixture().root, true, false, "no-cache".into()).expect("fixture site");
+        site.spa = routed;
+        site.clean_urls = routed;
         let service = Service::new(site);
         let state = LoopState::new(&service);
         (service, state)
-    });
+    }));
 }
 
-fn respond(data: &[u8]) -> Vec<u8> {
+fn respond(which: usize, data: &[u8]) -> Vec<u8> {
     SERVED.with(|served| {
-        let (service, state) = &mut *served.borrow_mut();
+        let (service, state) = &mut *served[which].borrow_mut();
         respond_to_bytes(data, service, state)
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let out = respond(data);
-    let head = check_response(data, &out);
-    if is_head_request(data) && data.len() < 8000 {
-        // The same request as GET: the head must be the same but for Date (and a
-        // multipart boundary, which is new for every response).
-        let start = data.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(0);
-        let mut get = data[..start].to_vec();
-        get.extend_from_slice(b"GET ");
-        get.extend_from_slice(&data[start + 5..]);
-        let get_out = respond(&get);
-        let get_head = check_response(&get, &get_out);
-        assert_eq!(normalise(&head), normalise(&get_head), "HEAD and GET heads differ");
+    for which in 0..2 {
+        let out = respond(which, data);
+        let head = check_response(data, &out);
+        if is_head_request(data) && data.len() < 8000 {
+            // The same request as GET: the head must be the same but for Date (and a
+            // multipart boundary, which is new for every response).
+            let start = data.iter().position(|b| *b != b'\r' && *b != b'\n').unwrap_or(0);
+            let mut get = data[..start].to_vec();
+            get.extend_from_slice(b"GET ");
+            get.extend_from_slice(&data[start + 5..]);
+            let get_out = respond(which, &get);
+            let get_head = check_response(&get, &get_out);
+            assert_eq!(normalise(&head), normalise(&get_head), "HEAD and GET heads differ");
+        }
     }
 });
 

@@ -20,8 +20,13 @@ use std::io;
 /// The reasons go to the access log, never to the client.
 #[derive(Debug)]
 pub enum FileError {
-    /// Missing, outside the root, a hidden dotfile, or a symlink that leaves the root: all
-    /// look the same from outside, so nothing leaks about what exists beyond the wall.
+    /// Nothing by that name: the path, or a folder on it, does not exist (or is a file where a
+    /// folder should be). The one "not found" that routing fallbacks (`--clean-urls`,
+    /// `--spa`) may answer otherwise; every other reason is a refusal and keeps its 404.
+    Missing,
+    /// Outside the root, a hidden dotfile, a symlink that leaves the root or leads nowhere:
+    /// refusals that look like a missing file from outside (404, the same page), so nothing
+    /// leaks about what exists beyond the wall.
     NotFound(&'static str),
     /// Exists but may not be read (permissions, not a regular file or folder).
     Forbidden(&'static str),
@@ -34,6 +39,7 @@ pub enum FileError {
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            FileError::Missing => f.write_str("no such file"),
             FileError::NotFound(why) | FileError::Forbidden(why) => f.write_str(why),
             FileError::OutOfFileDescriptors => f.write_str("out of file descriptors"),
             FileError::Io(e) => write!(f, "I/O error: {e}"),
@@ -44,9 +50,7 @@ impl fmt::Display for FileError {
 impl From<io::Error> for FileError {
     fn from(error: io::Error) -> FileError {
         match error.raw_os_error() {
-            Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::EINVAL) => {
-                FileError::NotFound("no such file")
-            }
+            Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::EINVAL) => FileError::Missing,
             Some(libc::EXDEV) => FileError::NotFound("outside the root"),
             Some(libc::ELOOP) => FileError::NotFound("symlink loop"),
             Some(libc::EACCES | libc::EPERM) => FileError::Forbidden("permission denied"),

@@ -21,6 +21,14 @@ pub struct Site {
     pub cache_control: String,
     /// Keep small files in memory while inotify reports no change (`files::file_cache`).
     pub file_cache: bool,
+    /// Routing (README, Routing): `--spa` answers a navigation to a missing page with the
+    /// root's index page; `--clean-urls` serves `about.html` for `/about`.
+    pub spa: bool,
+    pub clean_urls: bool,
+    /// `--follow-symlinks`: the file system's root folder `/`, opened once, below which the
+    /// real path of a link that leaves the document root is opened (`files::resolve`).
+    /// `None`: links that leave the root are refused (the default).
+    pub links_out: Option<File>,
     /// Tells sites apart in per-thread memory (tests and benches open several per thread).
     pub id: u64,
 }
@@ -67,6 +75,25 @@ impl Site {
         std::fs::read_dir(&canonical).map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        Ok(Site { root: canonical, root_dir, listing, hidden, cache_control, file_cache: true, id })
+        Ok(Site {
+            root: canonical,
+            root_dir,
+            listing,
+            hidden,
+            cache_control,
+            file_cache: true,
+            spa: false,
+            clean_urls: false,
+            links_out: None,
+            id,
+        })
+    }
+
+    /// `--follow-symlinks`: opens `/`, below which links that leave the root are opened.
+    pub fn follow_symlinks_out(&mut self) -> io::Result<()> {
+        let filesystem_root =
+            std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC).open("/")?;
+        self.links_out = Some(filesystem_root);
+        Ok(())
     }
 }

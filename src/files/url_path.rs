@@ -22,10 +22,27 @@ impl UrlPath<'_> {
         self.relative.split('/').filter(|s| !s.is_empty())
     }
 
-    /// True when any segment names a dotfile or dot-folder (`.git`, `.env`).
+    /// True when any segment names a dotfile or dot-folder (`.git`, `.env`), the root's
+    /// `.well-known` aside (`is_hidden`).
     pub fn has_hidden_segment(&self) -> bool {
-        self.segments().any(|s| s.starts_with('.'))
+        is_hidden(&self.relative)
     }
+}
+
+/// The one dot-folder served without `--hidden`: RFC 8615 reserves `/.well-known/` at the top
+/// of a site for files that clients fetch by a fixed name (`security.txt`, ACME challenges,
+/// `assetlinks.json`, `apple-app-site-association`). Only as the first segment, only in
+/// lower case (as the registry spells it), and only the folder itself: a dot-name below it
+/// (`/.well-known/.git`) is as hidden as anywhere else.
+pub const WELL_KNOWN: &str = ".well-known";
+
+/// Whether a path below the root (segments joined by `/`) holds a dotfile or dot-folder that
+/// `--hidden` would be needed for. The one rule for URL paths and for the real paths that
+/// symlinks lead to.
+pub fn is_hidden(relative: &str) -> bool {
+    let mut segments = relative.split('/').filter(|s| !s.is_empty());
+    let first_is_hidden = segments.next().is_some_and(|first| first.starts_with('.') && first != WELL_KNOWN);
+    first_is_hidden || segments.any(|s| s.starts_with('.'))
 }
 
 /// Every byte but RFC 3986 unreserved ones is escaped: the result is safe in a `Location`

@@ -59,6 +59,8 @@ pub struct FileVariants<'a> {
     plain: Variant,
     brotli: Option<Variant>,
     gzip: Option<Variant>,
+    /// Which file this URL answers with depends on `Accept` (`--spa`): caches must know.
+    varies_on_accept: bool,
 }
 
 impl<'a> FileVariants<'a> {
@@ -79,7 +81,14 @@ impl<'a> FileVariants<'a> {
             brotli = br.map(|(file, metadata)| Variant::on_disk(file, &metadata));
             gzip = gz.map(|(file, metadata)| Variant::on_disk(file, &metadata));
         }
-        FileVariants { relative, file_type, plain: Variant::on_disk(file, metadata), brotli, gzip }
+        FileVariants {
+            relative,
+            file_type,
+            plain: Variant::on_disk(file, metadata),
+            brotli,
+            gzip,
+            varies_on_accept: false,
+        }
     }
 
     /// A file the loop holds in memory: the same decisions, no syscall.
@@ -90,7 +99,14 @@ impl<'a> FileVariants<'a> {
             plain: Variant::in_memory(&cached.plain),
             brotli: cached.brotli.as_ref().map(Variant::in_memory),
             gzip: cached.gzip.as_ref().map(Variant::in_memory),
+            varies_on_accept: false,
         }
+    }
+
+    /// The response names `Accept` in `Vary` (RFC 9110 §12.5.5), as its 304 does.
+    pub fn varying_on_accept(mut self) -> FileVariants<'a> {
+        self.varies_on_accept = true;
+        self
     }
 
     /// The variant Accept-Encoding chooses among those that exist (RFC 9110 §12.5.3), and
@@ -113,6 +129,12 @@ pub fn file_response(
     variants: FileVariants<'_>,
 ) -> Result<Response, FileError> {
     let has_variants = variants.brotli.is_some() || variants.gzip.is_some();
+    let vary = match (has_variants, variants.varies_on_accept) {
+        (true, true) => Some("Accept-Encoding, Accept"),
+        (true, false) => Some("Accept-Encoding"),
+        (false, true) => Some("Accept"),
+        (false, false) => None,
+    };
     let (relative, file_type) = (variants.relative, variants.file_type.clone());
     let content_type = &*file_type.content_type;
     let (Variant { source, len, modified }, coding) = variants.negotiate(head);
@@ -150,9 +172,9 @@ pub fn file_response(
             response
         }
     };
-    if has_variants {
+    if let Some(vary) = vary {
         // §15.4.5: a 304 sends the Vary a 200 would.
-        response.field("Vary", "Accept-Encoding");
+        response.field("Vary", vary);
     }
     response.field("ETag", &etag).field("Last-Modified", dates.imf_fixdate(modified).as_str());
     if response.status() != Status::NotModified {

@@ -94,7 +94,7 @@ impl From<&RequestError> for Status {
 impl From<&FileError> for Status {
     fn from(error: &FileError) -> Status {
         match error {
-            FileError::NotFound(_) => Status::NotFound,
+            FileError::Missing | FileError::NotFound(_) => Status::NotFound,
             FileError::Forbidden(_) => Status::Forbidden,
             FileError::OutOfFileDescriptors => Status::ServiceUnavailable,
             FileError::Io(_) => Status::InternalServerError,
@@ -210,6 +210,7 @@ impl Response {
     pub fn file_error(error: &FileError) -> Response {
         let status = Status::from(error);
         match error {
+            FileError::Missing => Response::error(status).because("no such file"),
             FileError::NotFound(why) | FileError::Forbidden(why) => Response::error(status).because(why),
             FileError::OutOfFileDescriptors => Response::error(status).because("out of file descriptors"),
             FileError::Io(e) => {

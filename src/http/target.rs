@@ -282,5 +282,12 @@ mod tests {
         assert!(parse_target("/.git/config").expect("valid").has_hidden_segment());
         assert!(parse_target("/a/.env").expect("valid").has_hidden_segment());
         assert!(!parse_target("/a.b/c").expect("valid").has_hidden_segment());
+        // RFC 8615: the root's /.well-known/ only, and not what is hidden below it.
+        assert!(!parse_target("/.well-known/security.txt").expect("valid").has_hidden_segment());
+        assert!(!parse_target("/.well-known").expect("valid").has_hidden_segment());
+        assert!(parse_target("/.well-known/.git/config").expect("valid").has_hidden_segment());
+        assert!(parse_target("/a/.well-known/x").expect("valid").has_hidden_segment());
+        assert!(parse_target("/.WELL-KNOWN/x").expect("valid").has_hidden_segment());
+        assert!(parse_target("/.well-knownx/x").expect("valid").has_hidden_segment());
     }
 }
