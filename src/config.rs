@@ -26,6 +26,15 @@ pub struct Config {
     pub write_timeout: Duration,
     pub drain_timeout: Duration,
     pub max_connections: usize,
+    /// `--header 'Name: value'`, as given: added to every response. Checked when the server
+    /// starts (`http::added_fields`), which refuses the fields the server sets itself.
+    pub headers: Vec<String>,
+    /// `--cors`: `Access-Control-Allow-Origin: *` on every response, and CORS preflights
+    /// answered (`http::cors`).
+    pub cors: bool,
+    /// `--cross-origin-isolation`: COOP `same-origin` and COEP `require-corp` on every
+    /// response, so pages can use `SharedArrayBuffer`.
+    pub cross_origin_isolation: bool,
 }
 
 /// Threads by default: one event loop per core. Each loop serves many connections, so
@@ -49,6 +58,9 @@ impl Default for Config {
             write_timeout: limits::WRITE_TIMEOUT,
             drain_timeout: limits::DRAIN_TIMEOUT,
             max_connections: limits::MAX_CONNECTIONS,
+            headers: Vec::new(),
+            cors: false,
+            cross_origin_isolation: false,
         }
     }
 }

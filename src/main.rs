@@ -28,6 +28,15 @@ Options:
       --head-timeout SECS   time for a client to send its request head (default 10)
       --write-timeout SECS  time a response may make no progress (default 20)
       --drain-timeout SECS  time to finish responses on SIGINT/SIGTERM (default 10)
+      --header 'NAME: VALUE'
+                            add this field to every response (repeatable), e.g.
+                            --header 'X-Frame-Options: DENY'; not the fields rawserve sets
+                            itself (Content-Type, Cache-Control, ETag, Vary, ...)
+      --cors                let pages of any origin read every response
+                            (Access-Control-Allow-Origin: *) and answer CORS preflights
+      --cross-origin-isolation
+                            send COOP same-origin and COEP require-corp, so pages are
+                            crossOriginIsolated and can use SharedArrayBuffer
   -h, --help                print this help
   -V, --version             print the version
 
@@ -122,6 +131,10 @@ fn parse_args() -> Result<Option<Config>, String> {
             Long("head-timeout") => config.head_timeout = seconds(&mut parser, "--head-timeout")?,
             Long("write-timeout") => config.write_timeout = seconds(&mut parser, "--write-timeout")?,
             Long("drain-timeout") => config.drain_timeout = seconds(&mut parser, "--drain-timeout")?,
+            // Checked with the flags below when the server starts (`http::added_fields`).
+            Long("header") => config.headers.push(value(&mut parser, "--header")?),
+            Long("cors") => config.cors = true,
+            Long("cross-origin-isolation") => config.cross_origin_isolation = true,
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 return Ok(None);
