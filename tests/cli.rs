@@ -266,7 +266,7 @@ fn every_bad_header_is_one_line_and_exit_2() {
         ("X-A: caf\u{e9}", "rawserve: --header \"X-A: caf\u{e9}\": field values are ASCII (RFC 9110 §5.5); percent-encode the rest"),
     ];
     for (text, line) in plain {
-        cases.push((vec!["--header", text], text.to_string(), line.to_string()));
+        cases.push((vec!["--header"], text.to_string(), line.to_string()));
     }
     let connection = "rawserve sends Connection: close and closes after every response";
     let server_owned = [
