@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use log::{info, warn};
+use log::{debug, info, warn};
 
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
@@ -70,6 +70,11 @@ impl Server {
     pub fn bind(config: Config) -> Result<Server, StartError> {
         let added = AddedFields::new(&config.headers, config.cors, config.cross_origin_isolation)
             .map_err(StartError::Header)?;
+        if !added.as_bytes().is_empty() {
+            let lines = String::from_utf8_lossy(added.as_bytes());
+            let preflights = if added.cors() { "; CORS preflights get 204" } else { "" };
+            debug!("every response carries {}{preflights}", lines.trim_end().replace("\r\n", " | "));
+        }
         let mut site = Site::open(&config.root, config.listing, config.hidden, config.cache_control.clone())
             .map_err(StartError::Root)?;
         site.file_cache = config.file_cache;
