@@ -285,6 +285,10 @@ fn every_bad_header_is_one_line_and_exit_2() {
         owned("Vary", "rawserve sets Vary from what it negotiates (Accept-Encoding)"),
         owned("Allow", "rawserve sets Allow on its 405 answers"),
         owned("Location", "rawserve sets Location on its redirects"),
+        owned(
+            "Content-Language",
+            "Content-Language describes one file's content, which a 304 must not carry (RFC 9110 §15.4.5)",
+        ),
     ];
     for (text, line) in &server_owned {
         cases.push((vec!["--header"], text.clone(), line.clone()));

@@ -42,6 +42,11 @@ const SERVER_OWNED: &[(&str, &str)] = &[
     ("x-content-type-options", "rawserve sends X-Content-Type-Options: nosniff on every response"),
     ("content-type", "rawserve sets Content-Type per file from its extension, and none on a 304"),
     ("content-encoding", "rawserve sets Content-Encoding when it sends a .br or .gz sibling"),
+    ("content-language", "Content-Language describes one file's content, which a 304 must not carry (RFC 9110 §15.4.5)"),
+    ("content-location", "Content-Location names one representation's URL: the same on every response would be false"),
+    ("content-md5", "a digest describes one body: the same on every response would be false"),
+    ("content-digest", "a digest describes one body: the same on every response would be false"),
+    ("repr-digest", "a digest describes one body: the same on every response would be false"),
     ("content-range", "rawserve sets Content-Range on its 206 and 416 answers"),
     ("accept-ranges", "rawserve sets Accept-Ranges on files"),
     ("etag", "rawserve sets ETag per file and listing: one tag on every response would make caches reuse one file for another"),
@@ -233,7 +238,18 @@ mod tests {
             assert_eq!(refused(&text), HeaderError::ControlCharacter(text.clone()));
         }
         assert_eq!(refused("X-A: caf\u{e9}"), HeaderError::NotAscii("X-A: caf\u{e9}".into()));
-        for name in ["Content-Length", "content-type", "ETAG", "Cache-Control", "Vary", "Date", "Transfer-Encoding"] {
+        for name in [
+            "Content-Length",
+            "content-type",
+            "ETAG",
+            "Cache-Control",
+            "Vary",
+            "Date",
+            "Transfer-Encoding",
+            "Content-Language",
+            "Content-Location",
+            "Repr-Digest",
+        ] {
             assert!(matches!(refused(&format!("{name}: 1")), HeaderError::ServerOwned { .. }), "{name}");
         }
         assert_eq!(
