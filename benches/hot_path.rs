@@ -50,6 +50,7 @@ use rawserve::files::body::{Body, Source};
 use rawserve::files::listing::render_listing;
 use rawserve::files::resolve::{resolve_path, Resolved};
 use rawserve::files::site::Site;
+use rawserve::http::added_fields::AddedFields;
 use rawserve::http::conditional::file_etag;
 use rawserve::http::date::Dates;
 use rawserve::http::exchange::{answer, respond_to_bytes, LoopState, Service};
@@ -240,7 +241,7 @@ fn pipeline_step(site: &Site, bytes: &[u8], out: &mut Vec<u8>, dates: &mut Dates
         .field("Accept-Ranges", "bytes")
         .field("Cache-Control", &site.cache_control);
     out.clear();
-    write_response_head(out, &response, dates);
+    write_response_head(out, &response, &AddedFields::default(), dates);
     out.len()
 }
 
@@ -324,7 +325,7 @@ fn print_census(cached: &mut Served, disk: &mut Served) {
             census(1000, || {
                 let response = typical_response(&css, modified, &site.cache_control, &mut dates);
                 out.clear();
-                write_response_head(&mut out, &response, &mut dates);
+                write_response_head(&mut out, &response, &AddedFields::default(), &mut dates);
                 black_box(out.len());
             }),
         ),
@@ -395,7 +396,7 @@ fn bench_in_memory(c: &mut Criterion, cached: &mut Served, disk: &mut Served) {
     group.bench_function("write", |b| {
         b.iter(|| {
             out.clear();
-            write_response_head(&mut out, black_box(&built), &mut dates);
+            write_response_head(&mut out, black_box(&built), &AddedFields::default(), &mut dates);
             out.len()
         })
     });
@@ -405,7 +406,7 @@ fn bench_in_memory(c: &mut Criterion, cached: &mut Served, disk: &mut Served) {
         b.iter(|| {
             let response = typical_response(black_box(&css), black_box(modified), &site.cache_control, &mut dates);
             out.clear();
-            write_response_head(&mut out, &response, &mut dates);
+            write_response_head(&mut out, &response, &AddedFields::default(), &mut dates);
             out.len()
         })
     });

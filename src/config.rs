@@ -30,6 +30,15 @@ pub struct Config {
     pub spa: bool,
     pub clean_urls: bool,
     pub follow_symlinks: bool,
+    /// `--header 'Name: value'`, as given: added to every response. Checked when the server
+    /// starts (`http::added_fields`), which refuses the fields the server sets itself.
+    pub headers: Vec<String>,
+    /// `--cors`: `Access-Control-Allow-Origin: *` on every response, and CORS preflights
+    /// answered (`http::cors`).
+    pub cors: bool,
+    /// `--cross-origin-isolation`: COOP `same-origin` and COEP `require-corp` on every
+    /// response, so pages can use `SharedArrayBuffer`.
+    pub cross_origin_isolation: bool,
 }
 
 /// Threads by default: one event loop per core. Each loop serves many connections, so
@@ -56,6 +65,9 @@ impl Default for Config {
             spa: false,
             clean_urls: false,
             follow_symlinks: false,
+            headers: Vec::new(),
+            cors: false,
+            cross_origin_isolation: false,
         }
     }
 }

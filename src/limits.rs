@@ -145,3 +145,9 @@ pub const LOG_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// ...or as soon as this many bytes are pending: logging costs no syscall per request.
 pub const LOG_FLUSH_BYTES: usize = 32 * 1024;
+
+/// `Access-Control-Max-Age` of a CORS preflight's answer: how long the browser may reuse it
+/// instead of asking again before each request. Chromium caps the value at 7200 s (2 h) and
+/// Firefox at 86400 s; the answer depends only on the command line, so the longest a browser
+/// keeps is fine, and a restart with other flags is seen within two hours at most.
+pub const CORS_MAX_AGE_SECS: u32 = 7200;

@@ -33,6 +33,15 @@ Options:
       --clean-urls          /about serves about.html when there is no about; /about.html
                             then redirects (301) to /about
       --follow-symlinks     follow symlinks that lead out of the root (never to dotfiles)
+      --header 'NAME: VALUE'
+                            add this field to every response (repeatable), e.g.
+                            --header 'X-Frame-Options: DENY'; not the fields rawserve sets
+                            itself (Content-Type, Cache-Control, ETag, Vary, ...)
+      --cors                let pages of any origin read every response
+                            (Access-Control-Allow-Origin: *) and answer CORS preflights
+      --cross-origin-isolation
+                            send COOP same-origin and COEP require-corp, so pages are
+                            crossOriginIsolated and can use SharedArrayBuffer
   -h, --help                print this help
   -V, --version             print the version
 
@@ -130,6 +139,10 @@ fn parse_args() -> Result<Option<Config>, String> {
             Long("spa") => config.spa = true,
             Long("clean-urls") => config.clean_urls = true,
             Long("follow-symlinks") => config.follow_symlinks = true,
+            // Checked with the flags below when the server starts (`http::added_fields`).
+            Long("header") => config.headers.push(value(&mut parser, "--header")?),
+            Long("cors") => config.cors = true,
+            Long("cross-origin-isolation") => config.cross_origin_isolation = true,
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 return Ok(None);

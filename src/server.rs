@@ -10,10 +10,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use log::{info, warn};
+use log::{debug, info, warn};
 
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
+use crate::http::added_fields::{AddedFields, HeaderError};
 use crate::http::exchange::Service;
 use crate::limits::{DEFER_ACCEPT, FIXED_FDS};
 use crate::socket::acceptor::{Burst, SpareFd};
@@ -25,6 +26,7 @@ use crate::socket::{ConnectionLimits, Shared};
 /// Why the server could not start; `main` prints it as one line and exits with status 2.
 #[derive(Debug)]
 pub enum StartError {
+    Header(HeaderError),
     Root(RootError),
     Bind { addr: SocketAddr, error: io::Error },
     Setup(io::Error),
@@ -33,6 +35,7 @@ pub enum StartError {
 impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            StartError::Header(e) => e.fmt(f),
             StartError::Root(e) => e.fmt(f),
             StartError::Bind { addr, error } => match error.raw_os_error() {
                 Some(libc::EADDRINUSE) => write!(
@@ -65,6 +68,13 @@ pub struct Server {
 impl Server {
     /// Opens the root and starts listening: from here on, connections queue in the backlog.
     pub fn bind(config: Config) -> Result<Server, StartError> {
+        let added = AddedFields::new(&config.headers, config.cors, config.cross_origin_isolation)
+            .map_err(StartError::Header)?;
+        if !added.as_bytes().is_empty() {
+            let lines = String::from_utf8_lossy(added.as_bytes());
+            let preflights = if added.cors() { "; CORS preflights get 204" } else { "" };
+            debug!("every response carries {}{preflights}", lines.trim_end().replace("\r\n", " | "));
+        }
         let mut site = Site::open(&config.root, config.listing, config.hidden, config.cache_control.clone())
             .map_err(StartError::Root)?;
         site.file_cache = config.file_cache;
@@ -88,7 +98,7 @@ impl Server {
         let waker = Waker::new().map_err(StartError::Setup)?;
         let spare_fd = SpareFd::new(waker.as_fd());
         let shared = Shared {
-            service: Service::new(site),
+            service: Service { site, added },
             listener,
             deferral,
             limits,

@@ -10,7 +10,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use support::{
-    first_stdout_line, parse_startup_port, pseudo_random_bytes, wait_with_limit, Response, Sandbox, TestServer, BIN,
+    check_each, first_stdout_line, parse_startup_port, pseudo_random_bytes, wait_with_limit, Response, Sandbox,
+    TestServer, BIN,
 };
 
 /// Runs rawserve to completion (it must exit by itself within 10 s).
@@ -287,4 +288,105 @@ fn sigterm_lets_a_response_in_flight_finish() {
     assert!(response.body == data, "the download in flight was cut or corrupted ({} bytes)", response.body.len());
     let status = server.wait_exit(Duration::from_secs(12)).expect("rawserve still running after the drain");
     assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+// --- --header, --cors, --cross-origin-isolation ----------------------------------------------
+
+/// Exit status 2, nothing on stdout, and exactly this one line on stderr.
+fn assert_exact_start_error(args: &[&str], line: &str) {
+    let output = run(args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: status {:?}; stderr {stderr:?}", output.status);
+    assert_eq!(stderr, format!("{line}\n"), "{args:?}");
+    assert!(output.stdout.is_empty(), "{args:?}: stdout {:?}", String::from_utf8_lossy(&output.stdout));
+}
+
+#[test]
+fn header_flags_are_in_the_help() {
+    let help = String::from_utf8_lossy(&run(&["--help"]).stdout).into_owned();
+    for flag in ["--header 'NAME: VALUE'", "--cors", "--cross-origin-isolation"] {
+        assert!(help.contains(flag), "--help does not mention {flag}: {help}");
+    }
+}
+
+#[test]
+fn every_bad_header_is_one_line_and_exit_2() {
+    let sandbox = Sandbox::new();
+    let root = sandbox.path().to_str().expect("utf-8");
+    // Checked before the root and the port: a missing root would otherwise hide the mistake.
+    let missing = sandbox.path().join("missing");
+    let missing = missing.to_str().expect("utf-8");
+    let owned = |name: &str, why: &str| (format!("{name}: x"), format!("rawserve: --header {name}: {why}"));
+    let mut cases: Vec<(Vec<&str>, String, String)> = Vec::new();
+    let plain = [
+        ("X-A", "rawserve: --header takes 'Name: value', not \"X-A\""),
+        ("X A: 1", "rawserve: --header \"X A: 1\": a field name is letters, digits and !#$%&'*+-.^_`|~ only, with no spaces (RFC 9110 §5.1)"),
+        ("X-A : 1", "rawserve: --header \"X-A : 1\": a field name is letters, digits and !#$%&'*+-.^_`|~ only, with no spaces (RFC 9110 §5.1)"),
+        (": 1", "rawserve: --header \": 1\": a field name is letters, digits and !#$%&'*+-.^_`|~ only, with no spaces (RFC 9110 §5.1)"),
+        ("X-A:", "rawserve: --header \"X-A:\" has no value after the colon"),
+        ("X-A: a\r\nSet-Cookie: x=1", "rawserve: --header \"X-A: a\\r\\nSet-Cookie: x=1\": the value holds a control character (CR, LF and NUL would split or end the head)"),
+        ("X-A: a\nb", "rawserve: --header \"X-A: a\\nb\": the value holds a control character (CR, LF and NUL would split or end the head)"),
+        ("X-A: caf\u{e9}", "rawserve: --header \"X-A: caf\u{e9}\": field values are ASCII (RFC 9110 §5.5); percent-encode the rest"),
+    ];
+    for (text, line) in plain {
+        cases.push((vec!["--header"], text.to_string(), line.to_string()));
+    }
+    let connection = "rawserve sends Connection: close and closes after every response";
+    let server_owned = [
+        owned("Content-Length", "rawserve sets Content-Length from each body"),
+        owned("Transfer-Encoding", "rawserve frames every response with Content-Length"),
+        owned("Connection", connection),
+        owned("Keep-Alive", connection),
+        owned("Date", "rawserve sets Date on every response"),
+        owned("Server", "rawserve sets Server on every response"),
+        owned("Content-Range", "rawserve sets Content-Range on its 206 and 416 answers"),
+        owned("content-type", "rawserve sets Content-Type per file from its extension, and none on a 304"),
+        owned("Content-Encoding", "rawserve sets Content-Encoding when it sends a .br or .gz sibling"),
+        owned("ETag", "rawserve sets ETag per file and listing: one tag on every response would make caches reuse one file for another"),
+        owned("Last-Modified", "rawserve sets Last-Modified per file"),
+        owned("CACHE-CONTROL", "rawserve sets Cache-Control on files and listings; use --cache-control"),
+        owned("Vary", "rawserve sets Vary from what it negotiates (Accept-Encoding)"),
+        owned("Allow", "rawserve sets Allow on its 405 answers"),
+        owned("Location", "rawserve sets Location on its redirects"),
+        owned(
+            "Content-Language",
+            "Content-Language describes one file's content, which a 304 must not carry (RFC 9110 §15.4.5)",
+        ),
+    ];
+    for (text, line) in &server_owned {
+        cases.push((vec!["--header"], text.clone(), line.clone()));
+    }
+    let with_flags = [
+        ("--cors", owned("Access-Control-Allow-Origin", "--cors sets Access-Control-Allow-Origin")),
+        ("--cors", owned("access-control-allow-methods", "--cors sets access-control-allow-methods")),
+        ("--cors", owned("Access-Control-Max-Age", "--cors sets Access-Control-Max-Age")),
+        (
+            "--cors",
+            owned(
+                "Access-Control-Allow-Credentials",
+                "browsers refuse credentials with the Access-Control-Allow-Origin: * that --cors sends",
+            ),
+        ),
+        (
+            "--cross-origin-isolation",
+            owned("Cross-Origin-Embedder-Policy", "--cross-origin-isolation sets Cross-Origin-Embedder-Policy"),
+        ),
+    ];
+    for (flag, (text, line)) in &with_flags {
+        cases.push((vec![flag, "--header"], text.clone(), line.clone()));
+    }
+    cases.push((
+        vec!["--header", "X-A: 1", "--header"],
+        "x-a: 2".into(),
+        "rawserve: --header x-a is given twice; give it once (a list joins its values with \", \")".into(),
+    ));
+    check_each(&cases, |(args, text, line)| {
+        for root in [root, missing] {
+            let mut all = vec!["--port", "0"];
+            all.extend(args.iter().copied());
+            all.extend([text.as_str(), root]);
+            assert_exact_start_error(&all, line);
+        }
+    });
+    assert_exact_start_error(&["--port", "0", root, "--header"], "rawserve: --header needs a value; see --help");
 }

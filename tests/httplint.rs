@@ -171,3 +171,49 @@ fn the_report_reader_and_the_gzip_writer() {
     assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
     assert_eq!(&gz[gz.len() - 8..], &[0x43, 0xbe, 0xb7, 0xe8, 1, 0, 0, 0]);
 }
+
+#[test]
+fn httplint_finds_nothing_to_warn_about_with_added_fields() {
+    if !httplint_available() {
+        return;
+    }
+    let server = TestServer::start_with(&[
+        "--cors",
+        "--cross-origin-isolation",
+        "--header",
+        "X-Frame-Options: DENY",
+        "--header",
+        "Content-Security-Policy: default-src 'self'",
+    ]);
+    let page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>t</title></head><body><p>text</p></body></html>\n";
+    server.write("page.html", page);
+    let host = format!("Host: 127.0.0.1:{}\r\nUser-Agent: rawserve-tests\r\n", server.port);
+    let page_tag = Response::parse(&server.raw(format!("GET /page.html HTTP/1.1\r\n{host}\r\n")))
+        .expect_header("ETag")
+        .to_string();
+    let origin = "Origin: http://127.0.0.1:9\r\n";
+    let exchanges: Vec<(&str, String, u16)> = vec![
+        ("200 with added fields", format!("GET /page.html HTTP/1.1\r\n{host}{origin}\r\n"), 200),
+        ("304 with added fields", format!("GET /page.html HTTP/1.1\r\n{host}If-None-Match: {page_tag}\r\n\r\n"), 304),
+        (
+            "204 preflight",
+            format!(
+                "OPTIONS /page.html HTTP/1.1\r\n{host}{origin}Access-Control-Request-Method: GET\r\n\
+                 Access-Control-Request-Headers: x-probe\r\n\r\n"
+            ),
+            204,
+        ),
+        ("404 with added fields", format!("GET /missing HTTP/1.1\r\n{host}\r\n"), 404),
+    ];
+    let mut failures = Vec::new();
+    for (name, request, status) in &exchanges {
+        let (counted, raw) = counted_notes(&server, &name.replace(' ', "-"), request);
+        let response = Response::parse(&raw);
+        assert_eq!(response.status, *status, "{name}: {}", response.status_line);
+        if !counted.is_empty() {
+            let head_end = support::find(&raw, b"\r\n\r\n").unwrap_or(raw.len());
+            failures.push(format!("{name}: {counted:?}\n{}", String::from_utf8_lossy(&raw[..head_end])));
+        }
+    }
+    assert!(failures.is_empty(), "httplint warns:\n{}", failures.join("\n\n"));
+}

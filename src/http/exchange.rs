@@ -13,6 +13,7 @@ pub use crate::files::body::{Piece, Source};
 use crate::files::site::Site;
 use crate::files::FileMemory;
 use crate::http::access_log::{escape_for_log, AccessRecord};
+use crate::http::added_fields::AddedFields;
 use crate::http::date::Dates;
 use crate::http::handler::respond;
 use crate::http::head::{scan_head, HeadScan};
@@ -26,11 +27,15 @@ use crate::limits::{INITIAL_HEAD_BUFFER, MAX_HEAD_BYTES};
 #[derive(Debug)]
 pub struct Service {
     pub site: Site,
+    /// The fields every response carries beyond the server's own (`--header`, `--cors`,
+    /// `--cross-origin-isolation`), and whether CORS preflights are answered.
+    pub added: AddedFields,
 }
 
 impl Service {
+    /// The site with nothing added to its responses.
     pub fn new(site: Site) -> Service {
-        Service { site }
+        Service { site, added: AddedFields::default() }
     }
 }
 
@@ -86,7 +91,13 @@ pub struct Transmission {
 }
 
 impl Transmission {
-    fn new(response: Response, linger: bool, mut record: AccessRecord, dates: &mut Dates) -> Transmission {
+    fn new(
+        response: Response,
+        linger: bool,
+        mut record: AccessRecord,
+        service: &Service,
+        dates: &mut Dates,
+    ) -> Transmission {
         record.status = response.status().code();
         record.refusal = response.refusal();
         // One send carries the head and a first piece that is in memory: one allocation of
@@ -99,7 +110,7 @@ impl Transmission {
             None => None,
         };
         let mut bytes = Vec::with_capacity(512 + first_len.unwrap_or(0));
-        write_response_head(&mut bytes, &response, dates);
+        write_response_head(&mut bytes, &response, &service.added, dates);
         let head_len = bytes.len();
         let crate::files::body::Body { pieces, source } = response.into_body();
         let mut rest = pieces.into_iter();
@@ -176,13 +187,13 @@ impl RequestReader {
                 let more_input = self.buf.len() > head_len || self.filled;
                 Some(answer(&self.buf[..head_len], more_input, service, state))
             }
-            Err(error) => Some(refuse(&self.buf, &error, state)),
+            Err(error) => Some(refuse(&self.buf, &error, service, state)),
         }
     }
 
     /// The head did not arrive within the head deadline: 408.
-    pub fn timed_out(&self, state: &mut LoopState) -> Transmission {
-        refuse(&self.buf, &RequestError::HeadTimeout, state)
+    pub fn timed_out(&self, service: &Service, state: &mut LoopState) -> Transmission {
+        refuse(&self.buf, &RequestError::HeadTimeout, service, state)
     }
 }
 
@@ -208,11 +219,10 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
                     head.fields.len()
                 ));
             }
-            let response =
-                catch_unwind(AssertUnwindSafe(|| respond(&head, &service.site, state))).unwrap_or_else(|_| {
-                    log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
-                    Response::error(Status::InternalServerError).because("panic while answering")
-                });
+            let response = catch_unwind(AssertUnwindSafe(|| respond(&head, service, state))).unwrap_or_else(|_| {
+                log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
+                Response::error(Status::InternalServerError).because("panic while answering")
+            });
             (response, more_input || head.has_body)
         }
         Err(error) => {
@@ -224,25 +234,26 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
         }
     };
     record.resolved = state.resolved.take();
-    Transmission::new(response, linger, record, &mut state.dates)
+    Transmission::new(response, linger, record, service, &mut state.dates)
 }
 
 /// The refusal of a head that is incomplete or broke a limit (414, 431, 408, an early 400).
-pub fn refuse(received: &[u8], error: &RequestError, state: &mut LoopState) -> Transmission {
+pub fn refuse(received: &[u8], error: &RequestError, service: &Service, state: &mut LoopState) -> Transmission {
     let record = AccessRecord {
         request_line: (state.describe && !received.is_empty()).then(|| "-".to_string()),
         ..AccessRecord::default()
     };
-    Transmission::new(refused_head(received, error), true, record, &mut state.dates)
+    Transmission::new(refused_head(received, error), true, record, service, &mut state.dates)
 }
 
 /// The whole answer to a connection refused before it was read (over the connection cap, out
 /// of file descriptors): `503` with `Retry-After`.
-pub fn overloaded(state: &mut LoopState) -> Vec<u8> {
+pub fn overloaded(service: &Service, state: &mut LoopState) -> Vec<u8> {
     let transmission = Transmission::new(
         Response::error(Status::ServiceUnavailable),
         false,
         AccessRecord::default(),
+        service,
         &mut state.dates,
     );
     transmission.bytes
@@ -265,8 +276,8 @@ pub fn respond_to_bytes(bytes: &[u8], service: &Service, state: &mut LoopState) 
     let mut scanned = 0;
     let transmission = match scan_head(bytes, &mut scanned) {
         Ok(HeadScan::Complete(len)) => answer(&bytes[..len], false, service, state),
-        Ok(HeadScan::Incomplete) => refuse(bytes, &RequestError::HeadTimeout, state),
-        Err(error) => refuse(bytes, &error, state),
+        Ok(HeadScan::Incomplete) => refuse(bytes, &RequestError::HeadTimeout, service, state),
+        Err(error) => refuse(bytes, &error, service, state),
     };
     transmission_bytes(transmission)
 }

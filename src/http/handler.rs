@@ -16,7 +16,8 @@ use crate::files::url_path::{encode_path, encode_query};
 use crate::files::FileError;
 use crate::http::accept::asks_for_html;
 use crate::http::conditional::{Precondition, Validators};
-use crate::http::exchange::LoopState;
+use crate::http::cors::{preflight, preflight_response};
+use crate::http::exchange::{LoopState, Service};
 use crate::http::file_response::{check_preconditions, file_response, FileVariants};
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
@@ -32,16 +33,27 @@ const INDEX_PAGES: [&str; 2] = ["index.html", "index.htm"];
 const NOT_FOUND_PAGE: &str = "404.html";
 
 /// Answers one request. Never fails: every error becomes its status page here or below.
-pub fn respond(head: &RequestHead<'_, '_>, site: &Site, state: &mut LoopState) -> Response {
+pub fn respond(head: &RequestHead<'_, '_>, service: &Service, state: &mut LoopState) -> Response {
+    let site = &service.site;
     #[cfg(feature = "panic-trigger")]
     if head.target == "/__panic" {
         panic!("test-only panic trigger");
     }
     if head.method == Method::Options {
-        // The one place OPTIONS is answered: a `--cors` option would answer preflights here
-        // (before the target is parsed: `OPTIONS *` is valid). Without it, a method this
-        // server knows and does not allow.
-        return Response::refused(&RequestError::MethodNotAllowed);
+        // The one place OPTIONS is answered, before the target is parsed (`OPTIONS *` is
+        // valid): with `--cors` a preflight gets its 204 whatever the target, since it serves
+        // nothing. Any other OPTIONS is a method this server knows and does not allow.
+        return match preflight(head).filter(|_| service.added.cors()) {
+            Some(Ok(asked)) => {
+                state.note_resolved(|| match &asked.headers {
+                    Some(headers) => format!("CORS preflight for {} with {headers}", asked.method),
+                    None => format!("CORS preflight for {}", asked.method),
+                });
+                preflight_response(&asked)
+            }
+            Some(Err(e)) => Response::refused(&e),
+            None => Response::refused(&RequestError::MethodNotAllowed),
+        };
     }
     let response = match parse_target(head.target) {
         Ok(path) => serve_path(head, site, state, &path).unwrap_or_else(|e| not_servable(site, state, &e, "")),

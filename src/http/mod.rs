@@ -4,7 +4,9 @@
 pub mod accept;
 pub mod accept_encoding;
 pub mod access_log;
+pub mod added_fields;
 pub mod conditional;
+pub mod cors;
 pub mod date;
 pub mod exchange;
 pub mod file_response;

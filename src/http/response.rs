@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::files::body::Body;
 use crate::files::FileError;
+use crate::http::added_fields::AddedFields;
 use crate::http::date::Dates;
 use crate::http::RequestError;
 use crate::limits::RETRY_AFTER_SECS;
@@ -13,6 +14,7 @@ use crate::limits::RETRY_AFTER_SECS;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Ok,
+    NoContent,
     PartialContent,
     MovedPermanently,
     NotModified,
@@ -35,6 +37,7 @@ impl Status {
     pub fn code(self) -> u16 {
         match self {
             Status::Ok => 200,
+            Status::NoContent => 204,
             Status::PartialContent => 206,
             Status::MovedPermanently => 301,
             Status::NotModified => 304,
@@ -57,6 +60,7 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self {
             Status::Ok => "OK",
+            Status::NoContent => "No Content",
             Status::PartialContent => "Partial Content",
             Status::MovedPermanently => "Moved Permanently",
             Status::NotModified => "Not Modified",
@@ -104,7 +108,7 @@ impl From<&FileError> for Status {
 
 /// A response ready to be written: status, the fields particular to it, and the body. The
 /// fields are private so that `Content-Length` is always the body's length (or, for HEAD,
-/// the length the body would have had), or absent from a 304: nothing can set one by hand.
+/// the length the body would have had), or absent from a 304 or 204: nothing can set one by hand.
 #[derive(Debug)]
 pub struct Response {
     status: Status,
@@ -112,7 +116,7 @@ pub struct Response {
     fields: String,
     body: Body,
     /// The `Content-Length`: the body's length, or for HEAD the length a GET would have had
-    /// (RFC 9110 §8.6); `None` for a 304, which sends none (below).
+    /// (RFC 9110 §8.6); `None` for a 304 and a 204, which send none (below).
     content_length: Option<u64>,
     /// For a refused request, why: the access log says it (never the client).
     refusal: Option<&'static str>,
@@ -131,6 +135,12 @@ impl Response {
     /// it describes content that is not there, and a cache gains nothing from it.
     pub fn not_modified() -> Response {
         Response { content_length: None, ..Response::new(Status::NotModified, Body::empty()) }
+    }
+
+    /// A 204 (RFC 9110 §15.3.5): no content, and RFC 9110 §8.6 forbids a `Content-Length`
+    /// on it. The answer to a CORS preflight (`http::cors`).
+    pub fn no_content() -> Response {
+        Response { content_length: None, ..Response::new(Status::NoContent, Body::empty()) }
     }
 
     pub fn status(&self) -> Status {
@@ -235,9 +245,13 @@ impl Response {
 
 pub const SERVER: &str = concat!("rawserve/", env!("CARGO_PKG_VERSION"));
 
-/// Writes the status line and every field into `out`, ending with the blank line.
-/// Every response says `Connection: close` (RFC 9112 §9.6): the server closes after it.
-pub fn write_response_head(out: &mut Vec<u8>, response: &Response, dates: &mut Dates) {
+/// Writes the status line and every field into `out`, ending with the blank line: the one
+/// place a response head is encoded. Every response says `Connection: close` (RFC 9112
+/// §9.6): the server closes after it. `added` (`--header`, `--cors`,
+/// `--cross-origin-isolation`) goes on every response, once: its names were checked at
+/// start-up against every field this server sets, so it can neither repeat one nor break a
+/// 304's, 206's or 204's own rules.
+pub fn write_response_head(out: &mut Vec<u8>, response: &Response, added: &AddedFields, dates: &mut Dates) {
     let status = response.status;
     out.extend_from_slice(b"HTTP/1.1 ");
     append_decimal(out, u64::from(status.code()));
@@ -252,6 +266,7 @@ pub fn write_response_head(out: &mut Vec<u8>, response: &Response, dates: &mut D
         append_decimal(out, length);
     }
     out.extend_from_slice(b"\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n");
+    out.extend_from_slice(added.as_bytes());
     out.extend_from_slice(response.fields.as_bytes());
     out.extend_from_slice(b"\r\n");
 }
@@ -277,7 +292,7 @@ mod tests {
 
     fn head_text(response: &Response) -> String {
         let mut out = Vec::new();
-        write_response_head(&mut out, response, &mut Dates::default());
+        write_response_head(&mut out, response, &AddedFields::default(), &mut Dates::default());
         String::from_utf8(out).expect("ascii head")
     }
 

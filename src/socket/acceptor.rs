@@ -46,7 +46,7 @@ pub fn accept_batch(
                             "{in_flight} connections in flight, the cap: answering 503 until some finish (--max-connections)"
                         );
                     }
-                    refuse(&stream, state);
+                    refuse(&stream, shared, state);
                     continue;
                 }
                 if let Some(refused) = shared.overloaded.ended() {
@@ -186,7 +186,7 @@ fn refuse_with_spare_fd(shared: &Shared, state: &mut LoopState) -> bool {
     drop(held);
     match accept_nonblocking(&shared.listener) {
         Ok((stream, _)) => {
-            refuse(&stream, state);
+            refuse(&stream, shared, state);
             *spare = replace_fd(shared.waker.as_fd(), OwnedFd::from(stream)).ok();
         }
         // Nothing waiting, or another thread took the freed slot first.
@@ -198,10 +198,10 @@ fn refuse_with_spare_fd(shared: &Shared, state: &mut LoopState) -> bool {
 
 /// Sends the HTTP side's `503 Service Unavailable` (with `Retry-After`) and closes, without
 /// waiting on the client: what it already sent is read so the close does not turn into a reset.
-fn refuse(mut stream: &TcpStream, state: &mut LoopState) {
+fn refuse(mut stream: &TcpStream, shared: &Shared, state: &mut LoopState) {
     let mut sink = [0u8; 4096];
     let _ = io::Read::read(&mut stream, &mut sink);
-    let _ = io::Write::write(&mut stream, &overloaded(state));
+    let _ = io::Write::write(&mut stream, &overloaded(&shared.service, state));
     let _ = stream.shutdown(Shutdown::Write);
 }
 

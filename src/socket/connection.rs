@@ -122,7 +122,7 @@ impl Connection {
         match &self.state {
             State::ReadingHead(reader) => {
                 narrate!(self, "head deadline passed");
-                let transmission = reader.timed_out(state);
+                let transmission = reader.timed_out(&shared.service, state);
                 self.start_sending(shared, transmission);
                 self.on_ready(shared, state)
             }
