@@ -26,6 +26,9 @@ pub struct Config {
     pub write_timeout: Duration,
     pub drain_timeout: Duration,
     pub max_connections: usize,
+    /// `--reuse-port`: share the port with listeners already on it (`SO_REUSEPORT`), and
+    /// hand it over to them on SIGTERM, so a new instance can replace this one.
+    pub reuse_port: bool,
 }
 
 /// Threads by default: one event loop per core. Each loop serves many connections, so
@@ -49,6 +52,7 @@ impl Default for Config {
             write_timeout: limits::WRITE_TIMEOUT,
             drain_timeout: limits::DRAIN_TIMEOUT,
             max_connections: limits::MAX_CONNECTIONS,
+            reuse_port: false,
         }
     }
 }

@@ -145,3 +145,11 @@ pub const LOG_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// ...or as soon as this many bytes are pending: logging costs no syscall per request.
 pub const LOG_FLUSH_BYTES: usize = 32 * 1024;
+
+/// `--reuse-port` on SIGTERM: how long the old listener keeps accepting after new SYNs stop
+/// reaching it (`sys::prepare_handover`), before it closes. Long enough for the handshakes and
+/// the requests already under way to arrive (a round trip or two, and a client's moment to
+/// send its head); shorter than the 1 s a client waits before retransmitting a dropped SYN
+/// (RFC 6298's initial RTO), so the retransmission finds this listener gone and lands on the
+/// new one: a client that hit the window waits about one second longer, and none fails.
+pub const HANDOVER_GRACE: Duration = Duration::from_millis(500);

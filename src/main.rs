@@ -28,8 +28,13 @@ Options:
       --head-timeout SECS   time for a client to send its request head (default 10)
       --write-timeout SECS  time a response may make no progress (default 20)
       --drain-timeout SECS  time to finish responses on SIGINT/SIGTERM (default 10)
+      --reuse-port          share the port with rawserves already on it (SO_REUSEPORT) and
+                            hand it over to them on SIGTERM: restarts without a failed request
   -h, --help                print this help
   -V, --version             print the version
+
+Socket activation: started by systemd with LISTEN_FDS/LISTEN_PID (a .socket unit with one
+ListenStream=), rawserve serves the listener it was passed and ignores --bind and --port.
 
 Logging: RUST_LOG=info (default) logs one line per request; RUST_LOG=debug narrates every
 connection at the socket layer; RUST_LOG=warn is quiet.
@@ -122,6 +127,7 @@ fn parse_args() -> Result<Option<Config>, String> {
             Long("head-timeout") => config.head_timeout = seconds(&mut parser, "--head-timeout")?,
             Long("write-timeout") => config.write_timeout = seconds(&mut parser, "--write-timeout")?,
             Long("drain-timeout") => config.drain_timeout = seconds(&mut parser, "--drain-timeout")?,
+            Long("reuse-port") => config.reuse_port = true,
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 return Ok(None);

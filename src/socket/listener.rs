@@ -13,8 +13,14 @@ use crate::socket::sys::{self, Deferral};
 
 /// Binds and listens on `addr`, non-blocking (the event loops wait on it for readiness).
 /// With `defer_accept`, asks the kernel to hand over connections once they have data (see
-/// `sys::defer_until_data`); returns what it got.
-pub fn bind_listener(addr: SocketAddr, defer_accept: Option<Duration>) -> io::Result<(TcpListener, Deferral)> {
+/// `sys::defer_until_data`); returns what it got. With `reuse_port`, joins the listeners
+/// already on `addr` (`SO_REUSEPORT`) instead of failing with `EADDRINUSE`: the way a new
+/// instance takes over a port from the one it replaces (see `sys::prepare_handover`).
+pub fn bind_listener(
+    addr: SocketAddr,
+    defer_accept: Option<Duration>,
+    reuse_port: bool,
+) -> io::Result<(TcpListener, Deferral)> {
     // socket2 sets close-on-exec at creation on every system (and SO_NOSIGPIPE on macOS).
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     debug!("socket({}, SOCK_STREAM): a TCP socket", if addr.is_ipv6() { "AF_INET6" } else { "AF_INET" });
@@ -22,18 +28,45 @@ pub fn bind_listener(addr: SocketAddr, defer_accept: Option<Duration>) -> io::Re
     // Restarting the server must not wait out TIME_WAIT connections of the last run: with
     // close-after-every-response the server holds thousands of them.
     socket.set_reuse_address(true)?;
-    // Accepted sockets inherit TCP_NODELAY from the listener (Linux and the BSDs), saving a
-    // syscall per connection: a response's last segment leaves at once instead of waiting on
-    // Nagle.
-    socket.set_tcp_nodelay(true)?;
-    sys::listener_options(&socket)?;
-    debug!("setsockopt(): SO_REUSEADDR, TCP_NODELAY, and where the system has them TCP_NOTSENT_LOWAT {NOTSENT_LOWAT} / TCP_NOPUSH");
+    if reuse_port {
+        // Linux: every listener of the same user on this address gets a share of new
+        // connections (hashed over the 4-tuple); the BSDs: see README, Operations.
+        socket.set_reuse_port(true)?;
+        debug!("setsockopt(SO_REUSEPORT): sharing {addr} with the listeners already there");
+    }
+    inherited_options(&socket)?;
     socket.bind(&addr.into())?;
     debug!("bind({addr})");
     socket.listen(LISTEN_BACKLOG)?;
     debug!("listen(backlog {LISTEN_BACKLOG})");
+    let deferral = defer(&socket, defer_accept)?;
+    Ok((socket.into(), deferral))
+}
+
+/// A listener someone else bound and listens on (systemd's, see `activation`): the same
+/// options accepted sockets inherit, and the same deferral, set on it now.
+pub fn adopt_listener(listener: TcpListener, defer_accept: Option<Duration>) -> io::Result<(TcpListener, Deferral)> {
+    let socket = Socket::from(listener);
+    socket.set_nonblocking(true)?;
+    inherited_options(&socket)?;
+    let deferral = defer(&socket, defer_accept)?;
+    Ok((socket.into(), deferral))
+}
+
+/// Options accepted sockets inherit from the listener.
+fn inherited_options(socket: &Socket) -> io::Result<()> {
+    // Accepted sockets inherit TCP_NODELAY from the listener (Linux and the BSDs), saving a
+    // syscall per connection: a response's last segment leaves at once instead of waiting on
+    // Nagle.
+    socket.set_tcp_nodelay(true)?;
+    sys::listener_options(socket)?;
+    debug!("setsockopt(): SO_REUSEADDR, TCP_NODELAY, and where the system has them TCP_NOTSENT_LOWAT {NOTSENT_LOWAT} / TCP_NOPUSH");
+    Ok(())
+}
+
+fn defer(socket: &Socket, defer_accept: Option<Duration>) -> io::Result<Deferral> {
     let deferral = match defer_accept {
-        Some(defer) => sys::defer_until_data(&socket, defer)?,
+        Some(defer) => sys::defer_until_data(socket, defer)?,
         None => Deferral::None,
     };
     match deferral {
@@ -41,7 +74,7 @@ pub fn bind_listener(addr: SocketAddr, defer_accept: Option<Duration>) -> io::Re
         Deferral::UntilData => debug!("setsockopt(SO_ACCEPTFILTER dataready)"),
         Deferral::None => debug!("no accept deferral: connections reach accept() at once"),
     }
-    Ok((socket.into(), deferral))
+    Ok(deferral)
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -69,7 +102,7 @@ mod tests {
 
     #[test]
     fn accepted_sockets_inherit_tcp_nodelay_and_notsent_lowat() {
-        let (listener, _) = bind_listener("127.0.0.1:0".parse().expect("addr"), None).expect("bind");
+        let (listener, _) = bind_listener("127.0.0.1:0".parse().expect("addr"), None, false).expect("bind");
         let _client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
         listener.set_nonblocking(false).expect("blocking accept");
         let (accepted, _) = listener.accept().expect("accept");
@@ -81,7 +114,7 @@ mod tests {
     #[test]
     fn defer_accept_holds_a_silent_connection_and_passes_one_with_data() {
         let (listener, deferral) =
-            bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1))).expect("bind");
+            bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1)), false).expect("bind");
         assert_eq!(deferral, Deferral::Held(Duration::from_secs(1)));
         let value = tcp_option(&listener, libc::TCP_DEFER_ACCEPT);
         assert!(value >= 1, "TCP_DEFER_ACCEPT is {value}");
@@ -108,7 +141,7 @@ mod tests {
     #[test]
     fn the_portable_build_defers_nothing() {
         let (_listener, deferral) =
-            bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1))).expect("bind");
+            bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1)), false).expect("bind");
         assert_eq!(deferral, Deferral::None);
     }
 }
