@@ -73,6 +73,9 @@ pub struct Server {
 impl Server {
     /// Opens the root and starts listening: from here on, connections queue in the backlog.
     pub fn bind(config: Config) -> Result<Server, StartError> {
+        // First, before any other fd is opened: a passed fd 3 is claimed, and a missing one is
+        // seen as missing (the root folder's fd would otherwise take the number).
+        let inherited = inherited_listener().map_err(StartError::Activation)?;
         let mut site = Site::open(&config.root, config.listing, config.hidden, config.cache_control.clone())
             .map_err(StartError::Root)?;
         site.file_cache = config.file_cache;
@@ -80,7 +83,7 @@ impl Server {
         // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.
         let defer_accept = (config.head_timeout >= 2 * DEFER_ACCEPT).then_some(DEFER_ACCEPT);
         // A listener passed by systemd wins over --bind/--port: the socket unit says where.
-        let (listener, deferral, origin) = match inherited_listener().map_err(StartError::Activation)? {
+        let (listener, deferral, origin) = match inherited {
             Some(passed) => {
                 let (listener, deferral) = adopt_listener(passed, defer_accept).map_err(StartError::Setup)?;
                 info!("socket activation: serving the listener systemd passed; --bind and --port are not used");
