@@ -236,7 +236,7 @@ fn reuse_port_hands_the_port_to_a_new_instance_without_a_failed_request() {
     type Outcome = (Instant, Result<Vec<u8>, String>);
     let stop = Arc::new(AtomicBool::new(false));
     let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
-    let clients: Vec<_> = (0..4)
+    let clients: Vec<_> = (0..16)
         .map(|_| {
             let (stop, outcomes) = (Arc::clone(&stop), Arc::clone(&outcomes));
             std::thread::spawn(move || {
