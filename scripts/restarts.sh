@@ -4,7 +4,7 @@
 # --reuse-port on the same port, and once its start-up line is out (it is listening) the old
 # one gets SIGTERM, hands the port over and drains (README, Operations). Prints each restart,
 # oha's summary, and which instance answered how often. Fails (exit 1) on any failed request
-# (an error or a non-200 status) or an instance that did not exit with status 0.
+# (an error or a non-200 status; oha -w waits for the requests in flight at the end) or an instance that did not exit with status 0.
 #
 #   scripts/restarts.sh                       # 5 restarts, 3 s apart, 50 connections
 #   RESTARTS=10 EVERY=1 CONNECTIONS=100 scripts/restarts.sh
@@ -57,7 +57,7 @@ printf '<!DOCTYPE html>\n<title>rawserve restarts</title>\n<p>%s</p>\n' "$(head 
   > "$WORK/root/index.html"
 
 TOTAL=$(( (RESTARTS + 1) * EVERY + 2 ))
-timeout $((TOTAL + 60)) nice -n 10 oha -z "${TOTAL}s" -c "$CONNECTIONS" --disable-keepalive --no-tui \
+timeout $((TOTAL + 60)) nice -n 10 oha -z "${TOTAL}s" -w -c "$CONNECTIONS" --disable-keepalive --no-tui \
   --output-format json -o "$WORK/oha.json" "$URL" &
 OHA=$!
 
@@ -77,7 +77,7 @@ for n in $(seq "$RESTARTS"); do
   printf 'restart %d: instance %d (pid %d) listening; instance %d (pid %d) got SIGTERM and exited with status %d, %.2f s after the new one was started\n' \
     "$n" "$n" "$NEW" $((n - 1)) "$OLD" "$code" "$(awk -v a="$started" -v b="$ended" 'BEGIN { print b - a }')"
   [ "$code" -eq 0 ] || STATUS=1
-  grep -h 'handing the port over' "$WORK/log$((n - 1))" | sed 's/^/    /' | cut -c1-160
+  grep -h 'handing the port over' "$WORK/log$((n - 1))" | sed 's/^.*rawserve::server] /    /'
   OLD=$NEW
 done
 

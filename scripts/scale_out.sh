@@ -78,7 +78,7 @@ echo "load: oha -c $CONNECTIONS --disable-keepalive $URL; each instance down ${D
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); oha $(oha --version | awk '{print $2}'); $("$BIN" --version)"
 
 TOTAL=$(( 2 + 3 * (DOWN + UP + 1) + 2 ))
-timeout $((TOTAL + 60)) nice -n 10 oha -z "${TOTAL}s" -c "$CONNECTIONS" --disable-keepalive --no-tui \
+timeout $((TOTAL + 60)) nice -n 10 oha -z "${TOTAL}s" -w -c "$CONNECTIONS" --disable-keepalive --no-tui \
   --output-format json -o "$WORK/oha.json" "$URL" &
 OHA=$!
 T0=$(date +%s.%N)
