@@ -39,13 +39,8 @@ mkdir -p "$WORK/root"
 printf '<!DOCTYPE html>\n<title>rawserve scale-out</title>\n<p>%s</p>\n' "$(head -c 1000 /dev/zero | tr '\0' 'x')" \
   > "$WORK/root/index.html"
 
-# Four free loopback ports: the front and three instances.
-read -r FRONT P1 P2 P3 < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])')
-PORTS=("" "$P1" "$P2" "$P3")
+# Each instance first picks a free port itself (--port 0) and keeps it for its restarts.
+PORTS=("" 0 0 0)
 declare -A PID_OF
 
 # Starts instance $1 (again) on its port; its access lines go to its own log, appended.
@@ -57,12 +52,18 @@ start() {
   PID_OF[$n]=$!
   PIDS+=("$!")
   for _ in $(seq 100); do
-    grep -q 'serving' "$WORK/out$n" 2>/dev/null && return 0
+    if grep -q 'serving' "$WORK/out$n" 2>/dev/null; then
+      PORTS[$n]=$(sed -n 's#.*http://127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$WORK/out$n")
+      return 0
+    fi
     sleep 0.05
   done
   echo "instance r$n did not start:"; cat "$WORK/log$n"; exit 1
 }
 for n in 1 2 3; do start "$n"; done
+P1=${PORTS[1]} P2=${PORTS[2]} P3=${PORTS[3]}
+# A free port for HAProxy's front.
+FRONT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 RAWSERVE_FRONTEND=127.0.0.1:$FRONT RAWSERVE_1=127.0.0.1:$P1 RAWSERVE_2=127.0.0.1:$P2 RAWSERVE_3=127.0.0.1:$P3 \
   haproxy -db -f contrib/haproxy.cfg >"$WORK/haproxy.log" 2>&1 &
@@ -106,7 +107,7 @@ OHA_STATUS=$?
 set -e
 OHA=
 echo "HAProxy saw:"
-grep -E 'Server rawserve/r[0-9] is (UP|DOWN)' "$WORK/haproxy.log" | sed -E 's/^.*(Server rawserve)/    \1/' | cut -c1-150 || true
+grep -E 'Server rawserve/r[0-9] is (UP|DOWN)' "$WORK/haproxy.log" | sed -E 's/^.*(Server rawserve)/    \1/; s/(check duration: [0-9]+ms)\..*/\1/' || true
 
 python3 - "$WORK/oha.json" "$OHA_STATUS" <<'PY' || STATUS=1
 import json, sys
