@@ -137,6 +137,52 @@ mod tests {
         assert_eq!(accepted.peer_addr().expect("peer"), talking.local_addr().expect("local"));
     }
 
+    /// The handover filter: a connection begun before it (with deferral, still a handshake
+    /// waiting for its request) completes and is accepted with its bytes; a new one is not
+    /// let in (its SYN is dropped: the connect stays pending).
+    #[test]
+    fn the_handover_filter_drops_new_syns_and_lets_begun_connections_finish() {
+        if std::fs::read_to_string("/proc/sys/net/ipv4/tcp_migrate_req").is_ok_and(|v| v.trim() == "1") {
+            // The kernel migrates instead; no filter is attached then.
+            assert_eq!(
+                sys::prepare_handover(
+                    &bind_listener("127.0.0.1:0".parse().expect("addr"), None, true).expect("bind").0
+                )
+                .expect("handover"),
+                sys::Handover::KernelMigrates
+            );
+            return;
+        }
+        let (listener, _) =
+            bind_listener("127.0.0.1:0".parse().expect("addr"), Some(Duration::from_secs(1)), true).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut begun = TcpStream::connect(addr).expect("connect before the filter");
+        assert_eq!(sys::prepare_handover(&listener).expect("filter"), sys::Handover::SynsDropped);
+        std::io::Write::write_all(&mut begun, b"GET / HTTP/1.1\r\n\r\n").expect("send");
+        let started = std::time::Instant::now();
+        let mut accepted = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && started.elapsed() < Duration::from_secs(5) => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        accepted.set_nonblocking(false).expect("blocking");
+        let mut got = [0u8; 18];
+        std::io::Read::read_exact(&mut accepted, &mut got).expect("the request arrives");
+        assert_eq!(&got, b"GET / HTTP/1.1\r\n\r\n");
+        // A new connection's SYN is dropped: it is not connected after 300 ms (on loopback a
+        // connect takes microseconds), and nothing reaches the queue.
+        let new = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+        new.set_nonblocking(true).expect("non-blocking");
+        let _ = new.connect(&addr.into());
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(new.peer_addr().is_err(), "a SYN passed the handover filter");
+        assert_eq!(listener.accept().map_err(|e| e.kind()).err(), Some(io::ErrorKind::WouldBlock));
+    }
+
     #[cfg(feature = "portable")]
     #[test]
     fn the_portable_build_defers_nothing() {
