@@ -87,6 +87,10 @@ impl Server {
             Some(passed) => {
                 let (listener, deferral) = adopt_listener(passed, defer_accept).map_err(StartError::Setup)?;
                 info!("socket activation: serving the listener systemd passed; --bind and --port are not used");
+                if config.reuse_port {
+                    // systemd keeps the socket across restarts: nothing to hand over.
+                    info!("--reuse-port is not used either: the passed socket stays open between restarts");
+                }
                 (listener, deferral, ListenerOrigin::Inherited)
             }
             None => {
