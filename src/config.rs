@@ -39,6 +39,9 @@ pub struct Config {
     /// `--cross-origin-isolation`: COOP `same-origin` and COEP `require-corp` on every
     /// response, so pages can use `SharedArrayBuffer`.
     pub cross_origin_isolation: bool,
+    /// `--reuse-port`: share the port with listeners already on it (`SO_REUSEPORT`), and
+    /// hand it over to them on SIGTERM, so a new instance can replace this one.
+    pub reuse_port: bool,
 }
 
 /// Threads by default: one event loop per core. Each loop serves many connections, so
@@ -68,6 +71,7 @@ impl Default for Config {
             headers: Vec::new(),
             cors: false,
             cross_origin_isolation: false,
+            reuse_port: false,
         }
     }
 }

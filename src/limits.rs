@@ -151,3 +151,10 @@ pub const LOG_FLUSH_BYTES: usize = 32 * 1024;
 /// Firefox at 86400 s; the answer depends only on the command line, so the longest a browser
 /// keeps is fine, and a restart with other flags is seen within two hours at most.
 pub const CORS_MAX_AGE_SECS: u32 = 7200;
+/// `--reuse-port` on SIGTERM: how long the old listener keeps accepting after new SYNs stop
+/// reaching it (`sys::prepare_handover`), before it closes. Long enough for the handshakes and
+/// the requests already under way to arrive (a round trip or two, and a client's moment to
+/// send its head); shorter than the 1 s a client waits before retransmitting a dropped SYN
+/// (RFC 6298's initial RTO), so the retransmission finds this listener gone and lands on the
+/// new one: a client that hit the window waits about one second longer, and none fails.
+pub const HANDOVER_GRACE: Duration = Duration::from_millis(500);

@@ -42,8 +42,13 @@ Options:
       --cross-origin-isolation
                             send COOP same-origin and COEP require-corp, so pages are
                             crossOriginIsolated and can use SharedArrayBuffer
+      --reuse-port          share the port with rawserves already on it (SO_REUSEPORT) and
+                            hand it over to them on SIGTERM: restarts without a failed request
   -h, --help                print this help
   -V, --version             print the version
+
+Socket activation: started by systemd with LISTEN_FDS/LISTEN_PID (a .socket unit with one
+ListenStream=), rawserve serves the listener it was passed and ignores --bind and --port.
 
 Logging: RUST_LOG=info (default) logs one line per request; RUST_LOG=debug narrates every
 connection at the socket layer; RUST_LOG=warn is quiet.
@@ -143,6 +148,7 @@ fn parse_args() -> Result<Option<Config>, String> {
             Long("header") => config.headers.push(value(&mut parser, "--header")?),
             Long("cors") => config.cors = true,
             Long("cross-origin-isolation") => config.cross_origin_isolation = true,
+            Long("reuse-port") => config.reuse_port = true,
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 return Ok(None);

@@ -16,19 +16,26 @@ use crate::config::Config;
 use crate::files::site::{RootError, Site};
 use crate::http::added_fields::{AddedFields, HeaderError};
 use crate::http::exchange::Service;
-use crate::limits::{DEFER_ACCEPT, FIXED_FDS};
+use crate::limits::{DEFER_ACCEPT, FIXED_FDS, HANDOVER_GRACE};
 use crate::socket::acceptor::{Burst, SpareFd};
-use crate::socket::listener::bind_listener;
+use crate::socket::activation::{inherited_listener, ActivationError};
+use crate::socket::listener::{adopt_listener, bind_listener};
 use crate::socket::pool::run_event_loops;
 use crate::socket::readiness::Waker;
-use crate::socket::{ConnectionLimits, Shared};
+use crate::socket::sys::{prepare_handover, Handover};
+use crate::socket::{ConnectionLimits, ListenerOrigin, Shared};
 
 /// Why the server could not start; `main` prints it as one line and exits with status 2.
 #[derive(Debug)]
 pub enum StartError {
     Header(HeaderError),
     Root(RootError),
-    Bind { addr: SocketAddr, error: io::Error },
+    Bind {
+        addr: SocketAddr,
+        error: io::Error,
+    },
+    /// The listener systemd passed (`LISTEN_FDS`) is not one rawserve can serve.
+    Activation(ActivationError),
     Setup(io::Error),
 }
 
@@ -53,6 +60,7 @@ impl fmt::Display for StartError {
                 ),
                 _ => write!(f, "cannot listen on {addr}: {error}"),
             },
+            StartError::Activation(e) => e.fmt(f),
             StartError::Setup(e) => write!(f, "cannot start: {e}"),
         }
     }
@@ -68,6 +76,9 @@ pub struct Server {
 impl Server {
     /// Opens the root and starts listening: from here on, connections queue in the backlog.
     pub fn bind(config: Config) -> Result<Server, StartError> {
+        // First, before any other fd is opened: a passed fd 3 is claimed, and a missing one is
+        // seen as missing (the root folder's fd would otherwise take the number).
+        let inherited = inherited_listener().map_err(StartError::Activation)?;
         let added = AddedFields::new(&config.headers, config.cors, config.cross_origin_isolation)
             .map_err(StartError::Header)?;
         if !added.as_bytes().is_empty() {
@@ -86,8 +97,24 @@ impl Server {
         let addr = SocketAddr::new(config.bind, config.port);
         // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.
         let defer_accept = (config.head_timeout >= 2 * DEFER_ACCEPT).then_some(DEFER_ACCEPT);
-        let (listener, deferral) =
-            bind_listener(addr, defer_accept).map_err(|error| StartError::Bind { addr, error })?;
+        // A listener passed by systemd wins over --bind/--port: the socket unit says where.
+        let (listener, deferral, origin) = match inherited {
+            Some(passed) => {
+                let (listener, deferral) = adopt_listener(passed, defer_accept).map_err(StartError::Setup)?;
+                info!("socket activation: serving the listener systemd passed; --bind and --port are not used");
+                if config.reuse_port {
+                    // systemd keeps the socket across restarts: nothing to hand over.
+                    info!("--reuse-port is not used either: the passed socket stays open between restarts");
+                }
+                (listener, deferral, ListenerOrigin::Inherited)
+            }
+            None => {
+                let (listener, deferral) = bind_listener(addr, defer_accept, config.reuse_port)
+                    .map_err(|error| StartError::Bind { addr, error })?;
+                let origin = if config.reuse_port { ListenerOrigin::SharedPort } else { ListenerOrigin::Bound };
+                (listener, deferral, origin)
+            }
+        };
         let threads = config.threads.max(1);
         let limits = ConnectionLimits {
             head_timeout: config.head_timeout,
@@ -100,6 +127,8 @@ impl Server {
         let shared = Shared {
             service: Service { site, added },
             listener,
+            origin,
+            shutdown_requested: AtomicBool::new(false),
             deferral,
             limits,
             waker,
@@ -144,14 +173,68 @@ pub struct ShutdownHandle {
 }
 
 impl ShutdownHandle {
+    /// Starts the shutdown: how the listener is let go depends on where it came from
+    /// (`ListenerOrigin`); then the loops stop accepting and finish what is in flight.
     pub fn shutdown(&self) {
-        if self.shared.stopping.swap(true, Ordering::SeqCst) {
+        if self.shared.shutdown_requested.swap(true, Ordering::SeqCst) {
             return;
         }
-        info!("shutting down: refusing new connections, finishing the ones in flight");
-        // shutdown(2) on a listening socket moves it out of LISTEN at once: new connections
-        // are refused (RST) even before the loops have noticed, and queued ones are reset.
+        match self.shared.origin {
+            ListenerOrigin::Bound => {
+                info!("shutting down: refusing new connections, finishing the ones in flight");
+                self.close_listener();
+                self.stop_accepting();
+            }
+            ListenerOrigin::Inherited => {
+                info!("shutting down: the listener stays open in systemd's hands (connections wait in its backlog for the next start); finishing the ones in flight");
+                self.stop_accepting();
+            }
+            ListenerOrigin::SharedPort => self.hand_over(),
+        }
+    }
+
+    /// `--reuse-port`: let the other listeners on the port take the new connections, serve
+    /// what already queued here, then close (see `sys::prepare_handover`).
+    fn hand_over(&self) {
+        match prepare_handover(&self.shared.listener) {
+            Ok(Handover::KernelMigrates) => {
+                info!("shutting down: handing the port over; the kernel moves queued connections to the other listeners (net.ipv4.tcp_migrate_req)");
+                self.close_listener();
+                self.stop_accepting();
+                return;
+            }
+            Ok(Handover::SynsDropped) => info!(
+                "shutting down: handing the port over; new connections go to the other listeners on it, the ones queued here are served for {} ms",
+                HANDOVER_GRACE.as_millis()
+            ),
+            Ok(Handover::Nothing) => info!(
+                "shutting down: serving the connections queued on the shared port for {} ms, then closing it",
+                HANDOVER_GRACE.as_millis()
+            ),
+            Err(e) => warn!(
+                "shutting down: cannot keep new connections off the shared port ({e}); serving the queued ones for {} ms",
+                HANDOVER_GRACE.as_millis()
+            ),
+        }
+        let handle = self.clone();
+        // The signal thread stays free for a second signal ("now") meanwhile.
+        std::thread::spawn(move || {
+            std::thread::sleep(HANDOVER_GRACE);
+            debug!("handover grace over: closing the listener");
+            handle.close_listener();
+            handle.stop_accepting();
+        });
+    }
+
+    /// shutdown(2) on a listening socket moves it out of LISTEN at once (Linux): new
+    /// connections are refused (RST) even before the loops have noticed, and queued ones are
+    /// reset (or, in a reuseport group with `tcp_migrate_req`, moved to another listener).
+    fn close_listener(&self) {
         let _ = socket2::SockRef::from(&self.shared.listener).shutdown(std::net::Shutdown::Both);
+    }
+
+    fn stop_accepting(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
         self.shared.waker.wake();
     }
 }

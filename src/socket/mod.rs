@@ -2,6 +2,7 @@
 //! bytes into the HTTP side's `RequestReader`, and sends the `Transmission` it gets back.
 
 pub mod acceptor;
+pub mod activation;
 pub mod connection;
 pub mod event_loop;
 pub mod listener;
@@ -27,10 +28,26 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
 }
 
+/// Where the listener came from; it decides how shutdown lets go of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerOrigin {
+    /// Bound here, alone on its port: `shutdown(2)` refuses new connections at once.
+    Bound,
+    /// Bound here with `SO_REUSEPORT`: the port is handed over to the other listeners on it
+    /// (`sys::prepare_handover`) before this one closes.
+    SharedPort,
+    /// Passed by systemd, which keeps its own copy: left listening, so connections that
+    /// arrive while rawserve restarts wait in its backlog for the next instance.
+    Inherited,
+}
+
 /// What every event loop shares: the listener, the service to ask, the limits, the counters.
 pub struct Shared {
     pub service: Service,
     pub listener: TcpListener,
+    pub origin: ListenerOrigin,
+    /// Set when shutdown was asked for; `stopping` follows, at once or after a handover.
+    pub shutdown_requested: AtomicBool,
     /// What the kernel does with connections that have sent nothing yet.
     pub deferral: Deferral,
     pub limits: ConnectionLimits,

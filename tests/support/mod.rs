@@ -520,7 +520,15 @@ pub fn format_request(addr: SocketAddr, method: &str, target: &str, fields: &[(&
 /// `GET target` on a new connection, read to EOF; every failure (refused, reset, timed out,
 /// closed before a whole head) is returned, for tests where the server may shed load.
 pub fn try_get(addr: SocketAddr, target: &str) -> io::Result<Response> {
-    let mut stream = try_connect(addr)?;
+    try_get_connecting_within(addr, target, CONNECT_TIMEOUT)
+}
+
+/// [`try_get`] with its own connect deadline: for a client that must ride out a SYN the
+/// kernel dropped and the retransmission a second later (a port being handed over).
+pub fn try_get_connecting_within(addr: SocketAddr, target: &str, connect_timeout: Duration) -> io::Result<Response> {
+    let mut stream = TcpStream::connect_timeout(&addr, connect_timeout)?;
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    stream.set_write_timeout(Some(READ_TIMEOUT))?;
     stream.write_all(format_request(addr, "GET", target, &[]).as_bytes())?;
     let mut response = read_head(&mut stream)?;
     stream.read_to_end(&mut response.body)?;

@@ -160,3 +160,10 @@ pub fn replace_fd(source: BorrowedFd<'_>, slot: OwnedFd) -> Result<OwnedFd, Owne
         Err(fd)
     }
 }
+
+/// The BSDs have no socket filters on a TCP listener and no migration of queued connections:
+/// what reaches this listener's queue before it closes is served during the grace, and the
+/// rest depends on which listener the system picks (README, Operations).
+pub fn prepare_handover(_listener: &TcpListener) -> io::Result<super::Handover> {
+    Ok(super::Handover::Nothing)
+}

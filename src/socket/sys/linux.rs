@@ -1,4 +1,5 @@
-//! Linux: `accept4`, `TCP_DEFER_ACCEPT`, `MSG_MORE`, `TCP_NOTSENT_LOWAT`, `sendfile(2)`, `dup3`.
+//! Linux: `accept4`, `TCP_DEFER_ACCEPT`, `MSG_MORE`, `TCP_NOTSENT_LOWAT`, `sendfile(2)`, `dup3`,
+//! and a socket filter for handing a port over (`prepare_handover`).
 
 use std::fs::File;
 use std::io;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use socket2::Socket;
 
-use super::{set_int_option, Deferral};
+use super::{set_int_option, Deferral, Handover};
 use crate::limits::NOTSENT_LOWAT;
 
 /// Options accepted sockets inherit from the listener. `TCP_NOTSENT_LOWAT`: see the limit.
@@ -71,4 +72,50 @@ pub fn replace_fd(source: BorrowedFd<'_>, slot: OwnedFd) -> Result<OwnedFd, Owne
         // SAFETY: dup3 failed, so `raw` is still the fd it was, owned here.
         Err(unsafe { OwnedFd::from_raw_fd(raw) })
     }
+}
+
+/// Before a listener that shares its port (`SO_REUSEPORT`) closes: closing a Linux listener
+/// resets every connection still in its queues (the accept queue, and the handshakes not yet
+/// done or, with `TCP_DEFER_ACCEPT`, done but waiting for data), since the kernel hashed them
+/// to this listener and no other. Measured (README, Operations): 117 failed requests in five
+/// restarts under `oha -c 50` when the old instance closes at once. Two ways out:
+///
+/// - `net.ipv4.tcp_migrate_req = 1` (Linux 5.14+): the kernel moves them to another listener
+///   of the group when this one closes. Then there is nothing to do.
+/// - Otherwise a socket filter on this listener drops new SYNs (a SYN without ACK; nothing
+///   else: the handshakes and requests already under way still complete into this queue and
+///   are served). A dropped SYN is retransmitted by the client after its initial RTO (1 s,
+///   RFC 6298): by then this listener has closed, so the group's other listeners get it.
+///   The filter runs on the listener the reuseport hash chose (`tcp_v4_rcv`, `tcp_filter`),
+///   before the SYN makes a request.
+pub fn prepare_handover(listener: &TcpListener) -> io::Result<Handover> {
+    if std::fs::read_to_string("/proc/sys/net/ipv4/tcp_migrate_req").is_ok_and(|v| v.trim() == "1") {
+        return Ok(Handover::KernelMigrates);
+    }
+    // Classic BPF over the TCP header (the filter sees the segment from its TCP header on):
+    // byte 13 holds the flags; SYN set and ACK clear → drop (return 0), else keep it all.
+    let op = |code: u32, jt: u8, jf: u8, k: u32| libc::sock_filter { code: code as u16, jt, jf, k };
+    let program = [
+        op(libc::BPF_LD | libc::BPF_B | libc::BPF_ABS, 0, 0, 13),
+        op(libc::BPF_ALU | libc::BPF_AND | libc::BPF_K, 0, 0, 0x12),
+        op(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, 0, 1, 0x02),
+        op(libc::BPF_RET | libc::BPF_K, 0, 0, 0),
+        op(libc::BPF_RET | libc::BPF_K, 0, 0, u32::MAX),
+    ];
+    let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_ptr().cast_mut() };
+    // SAFETY: the fd is open; `fprog` points at `program`, which outlives the call (the
+    // kernel copies the program).
+    let rc = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Handover::SynsDropped)
 }

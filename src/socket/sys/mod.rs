@@ -9,6 +9,7 @@
 //! | unsent-data cap | `TCP_NOTSENT_LOWAT` | — | `TCP_NOTSENT_LOWAT` | `TCP_NOTSENT_LOWAT` |
 //! | a file region | `sendfile` | `sendfile` (BSD) | `sendfile` (Darwin) | `pread` + `send` |
 //! | reuse an fd slot | `dup3` | `dup3` | `dup2` + `fcntl` | `dup3` |
+//! | hand a shared port over | SYN-dropping socket filter, or the kernel's `tcp_migrate_req` | — | — | as Linux |
 //!
 //! What each promises:
 //! - `accept_nonblocking`: a connection that is non-blocking and close-on-exec, with its
@@ -20,6 +21,8 @@
 //!   is more data or the close, so the system may hold a partial segment until then.
 //! - `send_region`: sends bytes `offset..offset + len` of a file; `Ok(0)` only when the file
 //!   ended before the region did (it shrank).
+//! - `prepare_handover`: before a listener sharing its port with `SO_REUSEPORT` closes,
+//!   keeps new connections from queueing on it where the system can; says what it did.
 //! - `replace_fd`: makes an fd's slot refer to another open file, atomically, so no other
 //!   thread can take the slot in between.
 
@@ -42,7 +45,7 @@ use bsd as system;
 #[cfg(any(feature = "portable", target_os = "macos"))]
 mod portable;
 
-pub use system::{listener_options, replace_fd, send_bytes};
+pub use system::{listener_options, prepare_handover, replace_fd, send_bytes};
 
 #[cfg(feature = "portable")]
 pub use portable::{accept_nonblocking, defer_until_data, send_region};
@@ -60,6 +63,19 @@ pub enum Deferral {
     /// It reaches `accept` only once data arrived (FreeBSD's `accf_data`): silent connections
     /// stay in the kernel, cost no fd, and are dropped oldest first when its queue is full.
     UntilData,
+}
+
+/// What `prepare_handover` did for a listener about to close in a `SO_REUSEPORT` group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handover {
+    /// Closing it moves its queued connections to another listener of the group (Linux
+    /// with `net.ipv4.tcp_migrate_req = 1`): close at once.
+    KernelMigrates,
+    /// New SYNs to it are dropped (the clients retry them, by then at another listener);
+    /// what is queued still arrives: accept for a moment, then close.
+    SynsDropped,
+    /// The system has no way (the BSDs): accept for a moment, then close.
+    Nothing,
 }
 
 /// `recv` into memory that may be uninitialised; returns how many bytes the kernel wrote at
