@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::http::access_log::{Cidr, LogFormat};
 use crate::limits;
 
 /// The default `Cache-Control` for files and listings: every use revalidates, which costs a
@@ -26,6 +27,11 @@ pub struct Config {
     pub write_timeout: Duration,
     pub drain_timeout: Duration,
     pub max_connections: usize,
+    /// The access log: a file (`None`: stderr, as part of the server's log), its format, and
+    /// the proxies whose `X-Forwarded-For`/`Forwarded` name the logged client.
+    pub access_log: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 /// Threads by default: one event loop per core. Each loop serves many connections, so
@@ -49,6 +55,9 @@ impl Default for Config {
             write_timeout: limits::WRITE_TIMEOUT,
             drain_timeout: limits::DRAIN_TIMEOUT,
             max_connections: limits::MAX_CONNECTIONS,
+            access_log: None,
+            log_format: LogFormat::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -6,14 +6,15 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use log::{info, warn};
+use log::{info, log_enabled, warn, Level};
 
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
+use crate::http::access_log::{AccessLog, LineSink};
 use crate::http::exchange::Service;
 use crate::limits::{DEFER_ACCEPT, FIXED_FDS};
 use crate::socket::acceptor::{Burst, SpareFd};
@@ -28,6 +29,7 @@ pub enum StartError {
     Root(RootError),
     Bind { addr: SocketAddr, error: io::Error },
     Setup(io::Error),
+    AccessLog { path: PathBuf, error: io::Error },
 }
 
 impl fmt::Display for StartError {
@@ -51,6 +53,9 @@ impl fmt::Display for StartError {
                 _ => write!(f, "cannot listen on {addr}: {error}"),
             },
             StartError::Setup(e) => write!(f, "cannot start: {e}"),
+            StartError::AccessLog { path, error } => {
+                write!(f, "cannot open the access log {}: {error}", path.display())
+            }
         }
     }
 }
@@ -68,6 +73,16 @@ impl Server {
         let mut site = Site::open(&config.root, config.listing, config.hidden, config.cache_control.clone())
             .map_err(StartError::Root)?;
         site.file_cache = config.file_cache;
+        // An access-log file gets every line; on stderr, access lines are part of the server's
+        // log, which RUST_LOG filters (`RUST_LOG=warn` turns them off, as the load script does).
+        let sink: Option<&'static dyn LineSink> = match &config.access_log {
+            Some(path) => Some(
+                crate::log_output::open_access_file(path)
+                    .map_err(|error| StartError::AccessLog { path: path.clone(), error })?,
+            ),
+            None => log_enabled!(target: "rawserve::access", Level::Info).then_some(&crate::log_output::STDERR as _),
+        };
+        let access_log = AccessLog::new(config.log_format, config.trusted_proxies.clone(), sink);
         let addr = SocketAddr::new(config.bind, config.port);
         // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.
         let defer_accept = (config.head_timeout >= 2 * DEFER_ACCEPT).then_some(DEFER_ACCEPT);
@@ -83,7 +98,7 @@ impl Server {
         let waker = Waker::new().map_err(StartError::Setup)?;
         let spare_fd = SpareFd::new(waker.as_fd());
         let shared = Shared {
-            service: Service::new(site),
+            service: Service { site, access_log },
             listener,
             deferral,
             limits,

@@ -12,7 +12,7 @@ use log::{log_enabled, Level};
 pub use crate::files::body::{Piece, Source};
 use crate::files::site::Site;
 use crate::files::FileMemory;
-use crate::http::access_log::{escape_for_log, AccessRecord};
+use crate::http::access_log::{escape_for_log, AccessLog, AccessRecord};
 use crate::http::date::Dates;
 use crate::http::handler::respond;
 use crate::http::head::{scan_head, HeadScan};
@@ -23,14 +23,16 @@ use crate::http::RequestError;
 use crate::limits::{INITIAL_HEAD_BUFFER, MAX_HEAD_BYTES};
 
 /// What is served, and how: the state every event loop shares, read-only.
-#[derive(Debug)]
 pub struct Service {
     pub site: Site,
+    /// Where access lines go, in which format, and whose forwarding fields to believe.
+    pub access_log: AccessLog,
 }
 
 impl Service {
+    /// A service with no access log (benches, fuzzing); `Server::bind` sets one.
     pub fn new(site: Site) -> Service {
-        Service { site }
+        Service { site, access_log: AccessLog::default() }
     }
 }
 
@@ -39,8 +41,12 @@ impl Service {
 pub struct LoopState {
     pub(crate) dates: Dates,
     pub(crate) files: FileMemory,
-    /// Access lines are being logged: build the request line.
+    /// Access lines are being logged: build the request line...
     describe: bool,
+    /// ...with `Referer` and `User-Agent`...
+    agent: bool,
+    /// ...and the forwarding fields (some peers are trusted proxies).
+    forwarding: bool,
     /// The debug narration is on: describe what each request resolved to.
     narrate: bool,
     resolved: Option<String>,
@@ -54,7 +60,9 @@ impl LoopState {
         LoopState {
             dates: Dates::default(),
             files,
-            describe: log_enabled!(target: "rawserve::access", Level::Info),
+            describe: service.access_log.enabled(),
+            agent: service.access_log.logs_agent(),
+            forwarding: service.access_log.reads_forwarding(),
             narrate: log_enabled!(Level::Debug),
             resolved: None,
         }
@@ -197,7 +205,16 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
         Ok(head) => {
             if state.describe {
                 record.request_line =
-                    Some(format!("{} {} {}", head.method_name, escape_for_log(head.target), head.version.as_str()));
+                    Some(format!("{} {} {}", head.method_name, head.target, head.version.as_str()).into_bytes());
+            }
+            if state.agent {
+                let first = |name| head.field_lines(name).next().map(<[u8]>::to_vec);
+                record.referer = first("referer");
+                record.user_agent = first("user-agent");
+            }
+            if state.forwarding {
+                record.x_forwarded_for = head.field_list("x-forwarded-for").map(|v| v.into_owned());
+                record.forwarded = head.field_list("forwarded").map(|v| v.into_owned());
             }
             if state.narrate {
                 record.parsed = Some(format!(
@@ -217,7 +234,7 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
         }
         Err(error) => {
             if state.describe {
-                record.request_line = Some(escape_for_log(&String::from_utf8_lossy(first_line(head_bytes))));
+                record.request_line = Some(first_line(head_bytes).to_vec());
             }
             // Refused before it was understood: more input may follow.
             (refused_head(head_bytes, &error), true)
@@ -230,7 +247,7 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
 /// The refusal of a head that is incomplete or broke a limit (414, 431, 408, an early 400).
 pub fn refuse(received: &[u8], error: &RequestError, state: &mut LoopState) -> Transmission {
     let record = AccessRecord {
-        request_line: (state.describe && !received.is_empty()).then(|| "-".to_string()),
+        request_line: (state.describe && !received.is_empty()).then(|| b"-".to_vec()),
         ..AccessRecord::default()
     };
     Transmission::new(refused_head(received, error), true, record, &mut state.dates)
