@@ -151,3 +151,11 @@ pub const LOG_FLUSH_BYTES: usize = 32 * 1024;
 /// write stalled for ~150 ms at 50,000 requests/s. The event loops never wait for the log;
 /// memory stays bounded at twice this per sink (the buffer and the batch being written).
 pub const LOG_BUFFER_MAX: usize = 1024 * 1024;
+
+/// In the Common and Combined Log Formats, the request line and the `Referer` and
+/// `User-Agent` fields are cut (ending `...`) past these many bytes as escaped, so a line stays
+/// under 4 KiB: GoAccess reads a log in 4,096-byte lines and counts each piece of a longer
+/// one as a failed request, and other line-oriented tools have similar buffers. A real
+/// request line is far shorter; the full one still shows in the rawserve and json formats.
+pub const LOGGED_REQUEST_LINE_MAX: usize = 2048;
+pub const LOGGED_FIELD_MAX: usize = 768;

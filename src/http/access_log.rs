@@ -18,6 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::http::date::{push_padded, Civil};
+use crate::limits::{LOGGED_FIELD_MAX, LOGGED_REQUEST_LINE_MAX};
 
 /// What the access line says about one request.
 #[derive(Debug, Default)]
@@ -325,7 +326,7 @@ impl Line<'_> {
             push_padded(out, value, 2);
         }
         out.extend_from_slice(b" +0000] \"");
-        push_clf_escaped(out, self.request_line);
+        push_clf_escaped(out, self.request_line, LOGGED_REQUEST_LINE_MAX);
         let _ = write!(Utf8(out), "\" {} ", self.record.status);
         match self.body_bytes {
             0 => out.push(b'-'),
@@ -335,7 +336,7 @@ impl Line<'_> {
             for field in [&self.record.referer, &self.record.user_agent] {
                 out.extend_from_slice(b" \"");
                 match field {
-                    Some(value) if !value.is_empty() => push_clf_escaped(out, value),
+                    Some(value) if !value.is_empty() => push_clf_escaped(out, value, LOGGED_FIELD_MAX),
                     _ => out.push(b'-'),
                 }
                 out.push(b'"');
@@ -399,15 +400,27 @@ impl std::fmt::Write for Utf8<'_> {
 
 /// A request field inside a CLF quoted field, as nginx escapes it: `"`, `\`, control bytes
 /// and every byte outside ASCII become `\xHH`, so a field can neither end its quotes early,
-/// nor split the line, nor hand a terminal an escape sequence, and every line is ASCII.
-fn push_clf_escaped(out: &mut Vec<u8>, field: &[u8]) {
+/// nor split the line, nor hand a terminal an escape sequence, and every line is ASCII. Past
+/// `limit` escaped bytes the field is cut and ends `...` (see `LOGGED_FIELD_MAX`).
+fn push_clf_escaped(out: &mut Vec<u8>, field: &[u8], limit: usize) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let escaped = |b: u8| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b);
+    let full: usize = field.iter().map(|&b| if escaped(b) { 4 } else { 1 }).sum();
+    let room = if full <= limit { full } else { limit - 3 };
+    let start = out.len();
     for &b in field {
-        if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
+        let width = if escaped(b) { 4 } else { 1 };
+        if out.len() - start + width > room {
+            break;
+        }
+        if escaped(b) {
             out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         } else {
             out.push(b);
         }
+    }
+    if full > limit {
+        out.extend_from_slice(b"...");
     }
 }
 
@@ -512,6 +525,22 @@ mod tests {
             line_for(&plain, LogFormat::Combined, client, 0),
             "203.0.113.7 - - [26/Nov/2026:08:24:39 +0000] \"-\" 408 - \"-\" \"-\"\n"
         );
+    }
+
+    #[test]
+    fn clf_fields_are_cut_to_their_limit() {
+        let mut out = Vec::new();
+        push_clf_escaped(&mut out, &[b'"'; 10], 20);
+        assert_eq!(out, b"\\x22\\x22\\x22\\x22...");
+        out.clear();
+        push_clf_escaped(&mut out, b"abcdef", 6);
+        assert_eq!(out, b"abcdef");
+        let mut record = hostile();
+        record.user_agent = Some(vec![b'u'; 100_000]);
+        record.request_line = Some(vec![b'\xff'; 100_000]);
+        let line = line_for(&record, LogFormat::Combined, None, 1);
+        assert!(line.len() < 4096 - 100, "{}", line.len());
+        assert!(line.ends_with(&format!("\"{}...\"\n", "u".repeat(LOGGED_FIELD_MAX - 3))));
     }
 
     #[test]
