@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use log::warn;
+use log::{info, warn};
 
 use crate::http::access_log::LineSink;
 use crate::http::date::{push_padded, Civil};
@@ -172,7 +172,10 @@ impl Sink {
             if reopen {
                 if let Some(path) = &self.path {
                     match Sink::open(path) {
-                        Ok(file) => out = Box::new(file),
+                        Ok(file) => {
+                            out = Box::new(file);
+                            info!("reopened the access log {}", path.display());
+                        }
                         Err(e) => {
                             warn!("cannot reopen the access log {}: {e}; still writing the old file", path.display())
                         }

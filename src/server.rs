@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use log::{info, log_enabled, warn, Level};
+use log::{debug, info, log_enabled, warn, Level};
 
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
@@ -82,6 +82,11 @@ impl Server {
             ),
             None => log_enabled!(target: "rawserve::access", Level::Info).then_some(&crate::log_output::STDERR as _),
         };
+        if sink.is_some() {
+            let to = config.access_log.as_ref().map_or("stderr".to_string(), |path| path.display().to_string());
+            let proxies = config.trusted_proxies.len();
+            debug!("access log: {} lines to {to}; {proxies} trusted proxy blocks", config.log_format.name());
+        }
         let access_log = AccessLog::new(config.log_format, config.trusted_proxies.clone(), sink);
         let addr = SocketAddr::new(config.bind, config.port);
         // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.

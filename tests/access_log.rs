@@ -269,8 +269,11 @@ fn sighup_reopens_the_file_and_no_line_is_lost() {
     let logs = Sandbox::new();
     let log = logs.path().join("access.log");
     let rotated = logs.path().join("access.log.1");
-    let server =
-        Launch::new().prepare(site).args(&["--log-format", "combined", "--access-log", log.to_str().unwrap()]).start();
+    let server = Launch::new()
+        .prepare(site)
+        .args(&["--log-format", "combined", "--access-log", log.to_str().unwrap()])
+        .log_level("info")
+        .start();
     // A client keeps requesting while logrotate's steps happen: rename, then SIGHUP.
     let stop = Arc::new(AtomicBool::new(false));
     let addr = server.addr;
@@ -307,6 +310,7 @@ fn sighup_reopens_the_file_and_no_line_is_lost() {
         assert!(line.contains("\"GET /a.txt HTTP/1.1\" 200 6 "), "{line}");
     }
     server.get("/").assert_status("HTTP/1.1 200 OK");
+    assert_eq!(server.settled_log_lines("reopened the access log"), 1, "{}", server.log());
 }
 
 #[test]

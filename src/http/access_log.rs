@@ -70,6 +70,15 @@ impl LogFormat {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Rawserve => "rawserve",
+            LogFormat::Combined => "combined",
+            LogFormat::Common => "common",
+            LogFormat::Json => "json",
+        }
+    }
+
     /// Logs `Referer` and `User-Agent`.
     pub fn logs_agent(self) -> bool {
         matches!(self, LogFormat::Combined | LogFormat::Json)
