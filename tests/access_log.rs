@@ -111,7 +111,8 @@ fn assert_combined(line: &str) {
         || !months.contains(&&date[3..6])
         || d[6] != b'/'
         || !digits(7..11)
-        || date[11..].as_bytes().iter().filter(|b| **b == b':').count() != 3
+        || [11, 14, 17].iter().any(|&at| d[at] != b':')
+        || !(digits(12..14) && digits(15..17) && digits(18..20))
         || !date.ends_with(" +0000")
     {
         fail("the date");
@@ -357,7 +358,7 @@ fn a_stderr_nobody_reads_never_stops_the_serving() {
                     .ok()
             })
             .sum();
-        if (dropped > 0 && logged + dropped >= requests + 1) || started.elapsed() > LINE_DEADLINE {
+        if (dropped > 0 && logged + dropped > requests) || started.elapsed() > LINE_DEADLINE {
             break (logged, dropped);
         }
     };
