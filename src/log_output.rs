@@ -2,8 +2,8 @@
 //!
 //! A line (an access line, a warning, at `debug` the narration) is formatted straight into
 //! its sink's buffer under a short lock, and the sink's own writer thread writes the buffer
-//! out at most every `LOG_FLUSH_INTERVAL` or `LOG_FLUSH_BYTES` (at `debug`, at once), so
-//! logging adds no syscall per request. Only the writer thread ever blocks in `write`: when
+//! out at most every `LOG_FLUSH_INTERVAL` or `LOG_FLUSH_BYTES`, so logging adds no syscall
+//! per request. (At `debug` every line is written at once by the thread that logs it.) Only the writer thread ever blocks in `write`: when
 //! stderr is a pipe nobody reads (a stuck supervisor) or the log's disk stalls, the buffer
 //! fills to `LOG_BUFFER_MAX`, further lines are dropped and counted, and once the writer gets
 //! through again the count is logged. Serving never stops for the log.
@@ -52,7 +52,7 @@ struct Buffered {
     accepted: u64,
     handled: u64,
     reopen: bool,
-    /// Write each line at once (the debug narration, read as it happens).
+    /// Write each line at once, from the caller (the debug narration, read as it happens).
     immediate: bool,
     flush_asked: bool,
 }
@@ -100,9 +100,17 @@ impl Sink {
             state.dropped += 1;
             return;
         }
+        if state.immediate {
+            // The debug narration: written at once by the thread that logs it, in order, as
+            // env_logger would (it blocks when stderr does: debug is for watching, not for
+            // a supervisor).
+            let _ = io::stderr().write_all(&state.bytes[before..]);
+            state.bytes.truncate(before);
+            return;
+        }
         state.accepted += (after - before) as u64;
         // Wake the writer once when the batch fills (a notify is a syscall: not per line).
-        if state.immediate || (before < LOG_FLUSH_BYTES && after >= LOG_FLUSH_BYTES) {
+        if before < LOG_FLUSH_BYTES && after >= LOG_FLUSH_BYTES {
             self.wake.notify_one();
         }
     }
@@ -152,8 +160,7 @@ impl Sink {
                 let mut state = lock(&self.state);
                 let deadline = Instant::now() + LOG_FLUSH_INTERVAL;
                 loop {
-                    let ready = state.bytes.len() >= LOG_FLUSH_BYTES
-                        || ((state.immediate || state.flush_asked) && !state.bytes.is_empty());
+                    let ready = state.bytes.len() >= LOG_FLUSH_BYTES || (state.flush_asked && !state.bytes.is_empty());
                     let now = Instant::now();
                     if ready || state.reopen || state.flush_asked || now >= deadline {
                         break;
