@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::http::access_log::{Cidr, LogFormat};
 use crate::limits;
 
 /// The default `Cache-Control` for files and listings: every use revalidates, which costs a
@@ -42,6 +43,11 @@ pub struct Config {
     /// `--reuse-port`: share the port with listeners already on it (`SO_REUSEPORT`), and
     /// hand it over to them on SIGTERM, so a new instance can replace this one.
     pub reuse_port: bool,
+    /// The access log: a file (`None`: stderr, as part of the server's log), its format, and
+    /// the proxies whose `X-Forwarded-For`/`Forwarded` name the logged client.
+    pub access_log: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 /// Threads by default: one event loop per core. Each loop serves many connections, so
@@ -72,6 +78,9 @@ impl Default for Config {
             cors: false,
             cross_origin_isolation: false,
             reuse_port: false,
+            access_log: None,
+            log_format: LogFormat::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use rawserve::http::access_log::{Cidr, LogFormat};
 use rawserve::{log_output, Config, Server};
+
+/// How long the exit waits for the log to be written out (a blocked sink must not hold it).
+const LOG_FINISH_LIMIT: Duration = Duration::from_secs(2);
 
 const USAGE: &str = "\
 rawserve — a small HTTP/1.1 static-file server on raw TCP sockets
@@ -44,6 +48,12 @@ Options:
                             crossOriginIsolated and can use SharedArrayBuffer
       --reuse-port          share the port with rawserves already on it (SO_REUSEPORT) and
                             hand it over to them on SIGTERM: restarts without a failed request
+      --access-log PATH     append access lines to PATH, reopened on SIGHUP (logrotate);
+                            default: stderr, among the server's log lines
+      --log-format FORMAT   access lines as rawserve (default: duration and refusal reason),
+                            combined (Combined Log Format, for GoAccess & co.), common or json
+      --trusted-proxy ADDR  for peers at ADDR (an address or CIDR block, repeatable), log the
+                            client their X-Forwarded-For/Forwarded names; others: ignored
   -h, --help                print this help
   -V, --version             print the version
 
@@ -51,7 +61,8 @@ Socket activation: started by systemd with LISTEN_FDS/LISTEN_PID (a .socket unit
 ListenStream=), rawserve serves the listener it was passed and ignores --bind and --port.
 
 Logging: RUST_LOG=info (default) logs one line per request; RUST_LOG=debug narrates every
-connection at the socket layer; RUST_LOG=warn is quiet.
+connection at the socket layer; RUST_LOG=warn is quiet (an --access-log file still gets
+every request).
 ";
 
 fn main() -> ExitCode {
@@ -70,25 +81,32 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("cannot read the bound address: {e}")),
     };
     let handle = server.shutdown_handle();
-    let mut signals =
-        match signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM]) {
-            Ok(signals) => signals,
-            Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
-        };
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(signals) => signals,
+        Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
+    };
     std::thread::spawn(move || {
-        let mut received = signals.forever();
-        if received.next().is_some() {
-            handle.shutdown();
-        }
-        // A second signal means "now": skip the drain.
-        if received.next().is_some() {
-            log_output::flush_pending();
-            std::process::exit(130);
+        let mut stops = 0;
+        for signal in signals.forever() {
+            if signal == SIGHUP {
+                // logrotate's postrotate: the access log was renamed; write a new one.
+                log_output::reopen();
+                continue;
+            }
+            stops += 1;
+            if stops == 1 {
+                handle.shutdown();
+            } else {
+                // A second signal means "now": skip the drain.
+                log_output::finish(LOG_FINISH_LIMIT);
+                std::process::exit(130);
+            }
         }
     });
     println!("rawserve {} serving {} at http://{addr}/", env!("CARGO_PKG_VERSION"), server.root().display());
     let result = server.run();
-    log_output::flush_pending();
+    log_output::finish(LOG_FINISH_LIMIT);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("the server failed: {e}")),
@@ -149,6 +167,25 @@ fn parse_args() -> Result<Option<Config>, String> {
             Long("cors") => config.cors = true,
             Long("cross-origin-isolation") => config.cross_origin_isolation = true,
             Long("reuse-port") => config.reuse_port = true,
+            Long("access-log") => {
+                let text = value(&mut parser, "--access-log")?;
+                if text.is_empty() {
+                    return Err("--access-log takes a file path".into());
+                }
+                config.access_log = Some(PathBuf::from(text));
+            }
+            Long("log-format") => {
+                let text = value(&mut parser, "--log-format")?;
+                config.log_format = LogFormat::parse(&text)
+                    .ok_or_else(|| format!("--log-format takes {}, not {text:?}", LogFormat::NAMES))?;
+            }
+            Long("trusted-proxy") => {
+                let text = value(&mut parser, "--trusted-proxy")?;
+                let cidr = Cidr::parse(&text).ok_or_else(|| {
+                    format!("--trusted-proxy takes an IP address or CIDR block such as 10.0.0.0/8 or ::1, not {text:?}")
+                })?;
+                config.trusted_proxies.push(cidr);
+            }
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 return Ok(None);

@@ -6,14 +6,15 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use log::{debug, info, warn};
+use log::{debug, info, log_enabled, warn, Level};
 
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
+use crate::http::access_log::{AccessLog, LineSink};
 use crate::http::added_fields::{AddedFields, HeaderError};
 use crate::http::exchange::Service;
 use crate::limits::{DEFER_ACCEPT, FIXED_FDS, HANDOVER_GRACE};
@@ -37,6 +38,7 @@ pub enum StartError {
     /// The listener systemd passed (`LISTEN_FDS`) is not one rawserve can serve.
     Activation(ActivationError),
     Setup(io::Error),
+    AccessLog { path: PathBuf, error: io::Error },
 }
 
 impl fmt::Display for StartError {
@@ -62,6 +64,9 @@ impl fmt::Display for StartError {
             },
             StartError::Activation(e) => e.fmt(f),
             StartError::Setup(e) => write!(f, "cannot start: {e}"),
+            StartError::AccessLog { path, error } => {
+                write!(f, "cannot open the access log {}: {error}", path.display())
+            }
         }
     }
 }
@@ -94,6 +99,21 @@ impl Server {
         if config.follow_symlinks {
             site.follow_symlinks_out().map_err(StartError::Setup)?;
         }
+        // An access-log file gets every line; on stderr, access lines are part of the server's
+        // log, which RUST_LOG filters (`RUST_LOG=warn` turns them off, as the load script does).
+        let sink: Option<&'static dyn LineSink> = match &config.access_log {
+            Some(path) => Some(
+                crate::log_output::open_access_file(path)
+                    .map_err(|error| StartError::AccessLog { path: path.clone(), error })?,
+            ),
+            None => log_enabled!(target: "rawserve::access", Level::Info).then_some(&crate::log_output::STDERR as _),
+        };
+        if sink.is_some() {
+            let to = config.access_log.as_ref().map_or("stderr".to_string(), |path| path.display().to_string());
+            let proxies = config.trusted_proxies.len();
+            debug!("access log: {} lines to {to}; {proxies} trusted proxy blocks", config.log_format.name());
+        }
+        let access_log = AccessLog::new(config.log_format, config.trusted_proxies.clone(), sink);
         let addr = SocketAddr::new(config.bind, config.port);
         // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.
         let defer_accept = (config.head_timeout >= 2 * DEFER_ACCEPT).then_some(DEFER_ACCEPT);
@@ -125,7 +145,7 @@ impl Server {
         let waker = Waker::new().map_err(StartError::Setup)?;
         let spare_fd = SpareFd::new(waker.as_fd());
         let shared = Shared {
-            service: Service { site, added },
+            service: Service { site, added, access_log },
             listener,
             origin,
             shutdown_requested: AtomicBool::new(false),

@@ -68,6 +68,58 @@ impl ImfFixdate {
     }
 }
 
+/// A UTC time of day and civil date, for the log lines' stamps (the access log's
+/// `[02/Dec/2026:16:51:14 +0000]`, the server log's `2026-12-02T16:51:14`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    pub year: u64,
+    /// 1..=12
+    pub month: u64,
+    pub day: u64,
+    pub hour: u64,
+    pub minute: u64,
+    pub second: u64,
+}
+
+impl Civil {
+    /// Seconds since the epoch to a civil date in UTC (Howard Hinnant's `civil_from_days`);
+    /// years past 9999 are clamped to 9999 so every stamp keeps its width.
+    pub fn from_unix(secs: u64) -> Civil {
+        let days = (secs / 86_400) as i64;
+        let of_day = secs % 86_400;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Civil {
+            year: year.clamp(0, 9999) as u64,
+            month: month as u64,
+            day: day as u64,
+            hour: of_day / 3600,
+            minute: of_day / 60 % 60,
+            second: of_day % 60,
+        }
+    }
+
+    /// `Jan` … `Dec`, as the Common Log Format's `%b`.
+    pub fn month_abbreviation(&self) -> &'static str {
+        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        MONTHS[(self.month.clamp(1, 12) - 1) as usize]
+    }
+}
+
+/// Appends `value` in decimal, zero-padded to `width` digits (the stamps are all fixed-width).
+pub fn push_padded(out: &mut Vec<u8>, value: u64, width: u32) {
+    for i in (0..width).rev() {
+        out.push(b'0' + (value / 10u64.pow(i) % 10) as u8);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +147,21 @@ mod tests {
         let parsed = httpdate::parse_http_date(&text).expect("parses");
         let skew = SystemTime::now().duration_since(parsed).expect("not in the future");
         assert!(skew.as_secs() < 5);
+    }
+
+    #[test]
+    fn civil_dates_match_known_days() {
+        let civil = |secs| {
+            let c = Civil::from_unix(secs);
+            (c.year, c.month, c.day, c.hour, c.minute, c.second, c.month_abbreviation())
+        };
+        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0, "Jan"));
+        assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0, "Feb"));
+        assert_eq!(civil(1_795_681_479), (2026, 11, 26, 8, 24, 39, "Nov"));
+        assert_eq!(civil(4_102_444_799), (2099, 12, 31, 23, 59, 59, "Dec"));
+        let mut out = Vec::new();
+        push_padded(&mut out, 7, 3);
+        push_padded(&mut out, 2026, 4);
+        assert_eq!(out, b"0072026");
     }
 }

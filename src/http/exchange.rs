@@ -12,7 +12,7 @@ use log::{log_enabled, Level};
 pub use crate::files::body::{Piece, Source};
 use crate::files::site::Site;
 use crate::files::FileMemory;
-use crate::http::access_log::{escape_for_log, AccessRecord};
+use crate::http::access_log::{escape_for_log, AccessLog, AccessRecord};
 use crate::http::added_fields::AddedFields;
 use crate::http::date::Dates;
 use crate::http::handler::respond;
@@ -24,18 +24,20 @@ use crate::http::RequestError;
 use crate::limits::{INITIAL_HEAD_BUFFER, MAX_HEAD_BYTES};
 
 /// What is served, and how: the state every event loop shares, read-only.
-#[derive(Debug)]
 pub struct Service {
     pub site: Site,
     /// The fields every response carries beyond the server's own (`--header`, `--cors`,
     /// `--cross-origin-isolation`), and whether CORS preflights are answered.
     pub added: AddedFields,
+    /// Where access lines go, in which format, and whose forwarding fields to believe.
+    pub access_log: AccessLog,
 }
 
 impl Service {
-    /// The site with nothing added to its responses.
+    /// The site with nothing added to its responses and no access log (benches, fuzzing);
+    /// `Server::bind` sets both.
     pub fn new(site: Site) -> Service {
-        Service { site, added: AddedFields::default() }
+        Service { site, added: AddedFields::default(), access_log: AccessLog::default() }
     }
 }
 
@@ -44,8 +46,12 @@ impl Service {
 pub struct LoopState {
     pub(crate) dates: Dates,
     pub(crate) files: FileMemory,
-    /// Access lines are being logged: build the request line.
+    /// Access lines are being logged: build the request line...
     describe: bool,
+    /// ...with `Referer` and `User-Agent`...
+    agent: bool,
+    /// ...and the forwarding fields (some peers are trusted proxies).
+    forwarding: bool,
     /// The debug narration is on: describe what each request resolved to.
     narrate: bool,
     resolved: Option<String>,
@@ -59,7 +65,9 @@ impl LoopState {
         LoopState {
             dates: Dates::default(),
             files,
-            describe: log_enabled!(target: "rawserve::access", Level::Info),
+            describe: service.access_log.enabled(),
+            agent: service.access_log.logs_agent(),
+            forwarding: service.access_log.reads_forwarding(),
             narrate: log_enabled!(Level::Debug),
             resolved: None,
         }
@@ -208,7 +216,16 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
         Ok(head) => {
             if state.describe {
                 record.request_line =
-                    Some(format!("{} {} {}", head.method_name, escape_for_log(head.target), head.version.as_str()));
+                    Some(format!("{} {} {}", head.method_name, head.target, head.version.as_str()).into_bytes());
+            }
+            if state.agent {
+                let first = |name| head.field_lines(name).next().map(<[u8]>::to_vec);
+                record.referer = first("referer");
+                record.user_agent = first("user-agent");
+            }
+            if state.forwarding {
+                record.x_forwarded_for = head.field_list("x-forwarded-for").map(|v| v.into_owned());
+                record.forwarded = head.field_list("forwarded").map(|v| v.into_owned());
             }
             if state.narrate {
                 record.parsed = Some(format!(
@@ -227,7 +244,7 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
         }
         Err(error) => {
             if state.describe {
-                record.request_line = Some(escape_for_log(&String::from_utf8_lossy(first_line(head_bytes))));
+                record.request_line = Some(first_line(head_bytes).to_vec());
             }
             // Refused before it was understood: more input may follow.
             (refused_head(head_bytes, &error), true)
@@ -240,7 +257,7 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
 /// The refusal of a head that is incomplete or broke a limit (414, 431, 408, an early 400).
 pub fn refuse(received: &[u8], error: &RequestError, service: &Service, state: &mut LoopState) -> Transmission {
     let record = AccessRecord {
-        request_line: (state.describe && !received.is_empty()).then(|| "-".to_string()),
+        request_line: (state.describe && !received.is_empty()).then(|| b"-".to_vec()),
         ..AccessRecord::default()
     };
     Transmission::new(refused_head(received, error), true, record, service, &mut state.dates)

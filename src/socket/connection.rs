@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, log_enabled, trace, warn, Level};
 
-use crate::http::access_log::{log_access, AccessRecord};
+use crate::http::access_log::AccessRecord;
 use crate::http::exchange::{LoopState, Piece, RequestReader, Source, Transmission};
 use crate::limits::{LINGER_IDLE, LINGER_MAX_BYTES, LINGER_TIME};
 use crate::socket::sys::{self, Deferral};
@@ -273,12 +273,12 @@ impl Connection {
 
     /// The one place a connection ends: `close()` (dropping the socket, which also takes it
     /// off the poller), the narration's last line, and the access line.
-    pub fn close(self) {
+    pub fn close(self, shared: &Shared) {
         let elapsed: Duration = self.accepted_at.elapsed();
         let Connection { id, stream, peer, record, body_sent, .. } = self;
         drop(stream);
         debug!("conn {id} +{elapsed:?} closed");
-        log_access(&record, peer, body_sent, elapsed);
+        shared.service.access_log.write(&record, peer, body_sent, elapsed);
     }
 }
 

@@ -234,7 +234,7 @@ impl<'s> EventLoop<'s> {
             slot.parked = false;
             self.free.push(index);
             self.live -= 1;
-            conn.close();
+            conn.close(self.shared);
             self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
             self.shared.spare_fd.restore_if_missing(self.shared.waker.as_fd());
         }

@@ -97,6 +97,8 @@ pub struct TestServer {
     /// The first stdout line, without its newline.
     pub startup_line: String,
     log_path: PathBuf,
+    /// With [`Launch::stderr_piped`]: the read end of the server's stderr, until taken.
+    stderr: Option<std::process::ChildStderr>,
     // Dropped after `child` is killed (Drop below runs first, fields after).
     sandbox: Sandbox,
 }
@@ -130,6 +132,12 @@ impl TestServer {
     /// The folder that holds the root (for files that must stay outside it).
     pub fn outside(&self) -> &Path {
         self.sandbox.path()
+    }
+
+    /// The read end of the server's stderr ([`Launch::stderr_piped`]); nobody reads it
+    /// until the test does.
+    pub fn take_stderr(&mut self) -> std::process::ChildStderr {
+        self.stderr.take().expect("started with Launch::stderr_piped, taken once")
     }
 
     /// What the server wrote to stderr so far (its log).
@@ -262,7 +270,8 @@ impl Drop for TestServer {
 }
 
 /// How to start a server when [`TestServer::start_with`] is not enough. Always
-/// `PROGRAM --bind 127.0.0.1 --port 0 ARGS... ROOT`, stdout piped (the start-up line is read,
+/// `PROGRAM --bind 127.0.0.1 --port 0 ARGS... ROOT` (another loopback address with
+/// [`Launch::bind`]), stdout piped (the start-up line is read,
 /// the rest drained), stderr to a file in the sandbox ([`TestServer::log`]).
 ///
 /// ```ignore
@@ -277,6 +286,8 @@ pub struct Launch {
     log_level: Option<String>,
     fd_limit: Option<u32>,
     program: PathBuf,
+    bind: String,
+    stderr_piped: bool,
 }
 
 impl Launch {
@@ -308,6 +319,8 @@ impl Launch {
             log_level: None,
             fd_limit: None,
             program: PathBuf::from(BIN),
+            bind: "127.0.0.1".to_string(),
+            stderr_piped: false,
         }
     }
 
@@ -343,9 +356,22 @@ impl Launch {
         self
     }
 
+    /// Listens on `address` (a loopback address: `127.0.0.1` by default, or `::1`).
+    pub fn bind(mut self, address: &str) -> Launch {
+        self.bind = address.to_string();
+        self
+    }
+
+    /// stderr to a pipe that nobody reads until the test takes it
+    /// ([`TestServer::take_stderr`]); [`TestServer::log`] is empty then.
+    pub fn stderr_piped(mut self) -> Launch {
+        self.stderr_piped = true;
+        self
+    }
+
     /// Starts it and waits (at most `READ_TIMEOUT`) for the start-up line.
     pub fn start(self) -> TestServer {
-        let Launch { sandbox, root_name, root, args, log_level, fd_limit, program } = self;
+        let Launch { sandbox, root_name, root, args, log_level, fd_limit, program, bind, stderr_piped } = self;
         let log_path = sandbox.path().join(format!("{root_name}.server-stderr.log"));
         let log = fs::File::create(&log_path).expect("create server log");
         let mut command = match fd_limit {
@@ -357,12 +383,12 @@ impl Launch {
             }
         };
         command
-            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(["--bind", &bind, "--port", "0"])
             .args(&args)
             .arg(&root)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log));
+            .stderr(if stderr_piped { Stdio::piped() } else { Stdio::from(log) });
         if let Some(level) = log_level {
             command.env("RUST_LOG", level);
         }
@@ -376,21 +402,16 @@ impl Launch {
                 panic!("rawserve did not start: {message}; stderr: {log}");
             }
         };
-        let port = parse_startup_port(&line, "127.0.0.1").unwrap_or_else(|| {
+        let ip: std::net::IpAddr = bind.parse().expect("a loopback IP address");
+        let host = if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() };
+        let port = parse_startup_port(&line, &host).unwrap_or_else(|| {
             let _ = child.kill();
             let _ = child.wait();
             panic!("unexpected start-up line {line:?}")
         });
         let root = root.canonicalize().expect("canonical root");
-        TestServer {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            port,
-            root,
-            startup_line: line,
-            log_path,
-            sandbox,
-        }
+        let stderr = child.stderr.take();
+        TestServer { child, addr: SocketAddr::new(ip, port), port, root, startup_line: line, log_path, stderr, sandbox }
     }
 }
 
