@@ -16,6 +16,7 @@
 mod support;
 
 use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use support::{Response, TestServer};
 
@@ -68,12 +69,20 @@ fn gzip_stored(data: &[u8]) -> Vec<u8> {
 /// The notes httplint gives this exchange that count, as `LEVEL NAME: summary`, and the raw
 /// response (for the failure message).
 fn counted_notes(server: &TestServer, name: &str, request: &str) -> (Vec<String>, Vec<u8>) {
+    // "Now" for httplint's Date check is when the request was sent, not when Python started.
+    let sent = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs_f64();
     let raw = server.raw(request);
     let dir = server.outside();
     let (request_file, response_file) = (dir.join(format!("{name}.request")), dir.join(format!("{name}.response")));
     std::fs::write(&request_file, request).expect("write request");
     std::fs::write(&response_file, &raw).expect("write response");
-    let output = Command::new("python3").arg(CHECK).arg(&request_file).arg(&response_file).output().expect("python3");
+    let output = Command::new("python3")
+        .arg(CHECK)
+        .arg(&request_file)
+        .arg(&response_file)
+        .arg(format!("{sent:.3}"))
+        .output()
+        .expect("python3");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{name}: httplint_check.py failed: {}", String::from_utf8_lossy(&output.stderr));
     let notes = parse_report(&stdout);

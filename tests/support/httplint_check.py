@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Lints one raw HTTP exchange with httplint (PyPI `httplint`, the library behind REDbot).
 
-Usage: httplint_check.py REQUEST_FILE RESPONSE_FILE
+Usage: httplint_check.py REQUEST_FILE RESPONSE_FILE [EXCHANGE_TIME]
 
 Both files hold raw bytes as they went over the socket. The request is linted first and linked
 to the response, so httplint's checks that depend on the request (a 206 needs a Range, a 304 a
 conditional, HEAD has no content) see it; the response is framed by httplint's own parser (thor)
-exactly as its CLI does, with "now" as the time of the exchange (the CLI's `-n`).
+exactly as its CLI does, with "now" as the time of the exchange (the CLI's `-n`): EXCHANGE_TIME,
+Unix seconds taken when the request was sent, or else the time this script starts. (On a busy
+machine Python can start seconds after the exchange, and httplint would then call the server's
+`Date` wrong: DATE_INCORRECT.)
 
 Prints one line per note of the response, its subnotes after it: `LEVEL<TAB>NAME<TAB>summary`,
 LEVEL being httplint's GOOD, INFO, WARN or BAD and NAME the note's class; and one line
@@ -23,12 +26,12 @@ from httplint.message import HttpResponseLinter
 from thor.http.common import no_body_status
 
 
-def lint_request(raw: bytes) -> HttpRequestLinter:
+def lint_request(raw: bytes, now: float) -> HttpRequestLinter:
     head = raw.split(b"\r\n\r\n", 1)[0]
     lines = head.split(b"\r\n")
     method, target, version = lines[0].split(b" ")
     fields = [tuple(part.strip() for part in line.split(b":", 1)) for line in lines[1:] if line]
-    linter = HttpRequestLinter(start_time=time.time())
+    linter = HttpRequestLinter(start_time=now)
     linter.process_request_topline(method, target, version.split(b"/", 1)[1])
     linter.process_headers(fields)
     linter.finish_content(True)
@@ -38,11 +41,11 @@ def lint_request(raw: bytes) -> HttpRequestLinter:
 class ResponseParser(HttpCliParser):
     """httplint's CLI parser, with the request linked and the notes collected, not printed."""
 
-    def __init__(self, request: HttpRequestLinter) -> None:
+    def __init__(self, request: HttpRequestLinter, now: float) -> None:
         self.request = request
         self.notes = []
         self.errors = []
-        super().__init__(type("Args", (), {"mode": modes.RESPONSE})(), time.time())
+        super().__init__(type("Args", (), {"mode": modes.RESPONSE})(), now)
 
     def input_start(self, top_line, hdr_tuples, conn_tokens, transfer_codes, content_length):
         self.linter = HttpResponseLinter(start_time=self.start_time, _related=self.request)
@@ -70,11 +73,12 @@ class ResponseParser(HttpCliParser):
 
 
 def main() -> None:
+    now = float(sys.argv[3]) if len(sys.argv) > 3 else time.time()
     with open(sys.argv[1], "rb") as f:
-        request = lint_request(f.read())
+        request = lint_request(f.read(), now)
     with open(sys.argv[2], "rb") as f:
         raw = f.read()
-    parser = ResponseParser(request)
+    parser = ResponseParser(request, now)
     parser.handle_input(raw)
     if not parser.notes and not parser.errors:
         parser.errors.append("the response did not end where its framing says it does")
