@@ -5,6 +5,7 @@ pub mod confined_open;
 pub mod file_cache;
 pub mod folder;
 pub mod html;
+pub mod json;
 pub mod listing;
 pub mod media_type;
 pub mod precompressed;

@@ -130,7 +130,7 @@ fn parse_element(element: &str) -> Option<(&str, u16)> {
 
 /// §12.4.2: `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`,
 /// as thousandths. Anything else (`1.5`, `.5`, `0.1234`, ` 0.5`) is invalid.
-fn parse_qvalue(s: &str) -> Option<u16> {
+pub(crate) fn parse_qvalue(s: &str) -> Option<u16> {
     let b = s.as_bytes();
     let (&int, rest) = b.split_first()?;
     let frac = match rest.split_first() {

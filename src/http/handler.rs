@@ -2,19 +2,18 @@
 //! redirect, index page or listing.
 
 use std::fs::{File, Metadata};
-use std::hash::{Hash, Hasher};
 
 use crate::files::body::Body;
 use crate::files::file_cache::Named;
 use crate::files::html::escape_html;
-use crate::files::listing::{folder_location, render_listing};
+use crate::files::listing::folder_location;
 use crate::files::media_type::HTML;
 use crate::files::resolve::{open_beneath, resolve_path, Resolved};
 use crate::files::site::Site;
 use crate::files::FileError;
-use crate::http::conditional::{Precondition, Validators};
 use crate::http::exchange::LoopState;
-use crate::http::file_response::{check_preconditions, file_response, FileVariants};
+use crate::http::file_response::{file_response, FileVariants};
+use crate::http::listing_response::listing_response;
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::http::target::{parse_target, UrlPath};
@@ -105,41 +104,10 @@ fn folder_response(
         Ok((file, metadata)) if metadata.is_file() => {
             serve_file(head, site, state, Named::FolderIndex(&path.relative), &index, file, &metadata)
         }
-        Ok(_) | Err(FileError::NotFound(_)) if site.listing => {
-            state.note_resolved(|| format!("listing of /{}", path.relative));
-            Ok(listing_response(head, site, render_listing(site, path)?))
-        }
+        Ok(_) | Err(FileError::NotFound(_)) if site.listing => listing_response(head, site, state, path),
         Ok(_) | Err(FileError::NotFound(_)) => Err(FileError::NotFound("a folder without index.html (--no-listing)")),
         Err(e) => Err(e),
     }
-}
-
-/// A listing with a strong ETag made from its bytes, so `Cache-Control: no-cache` has a
-/// validator to revalidate with (a cheap 304 while the folder is unchanged). It has no
-/// Last-Modified: a listing shows its entries' sizes and times, which change without the
-/// folder's own mtime changing, so date conditions are ignored (RFC 9110 §13.1.3).
-fn listing_response(head: &RequestHead<'_, '_>, site: &Site, page: Vec<u8>) -> Response {
-    let etag = listing_etag(&page);
-    let mut response = match check_preconditions(head, &Validators { etag: &etag, last_modified: None }) {
-        Precondition::Failed => return Response::error(Status::PreconditionFailed),
-        Precondition::NotModified => Response::not_modified(),
-        Precondition::Proceed => {
-            let mut response = Response::new(Status::Ok, Body::bytes(page));
-            response.field("Content-Type", HTML);
-            response
-        }
-    };
-    response.field("ETag", &etag).field("Cache-Control", &site.cache_control);
-    response
-}
-
-/// `"<length hex>-<SipHash of the page, hex>"`: the page is the same bytes whenever the tag
-/// is (strong, RFC 9110 §8.8.3). The hash need not be stable across builds: a changed tag
-/// after an upgrade only costs one 200.
-fn listing_etag(page: &[u8]) -> String {
-    let mut hasher = std::hash::DefaultHasher::new();
-    page.hash(&mut hasher);
-    format!("\"{:x}-{:016x}\"", page.len(), hasher.finish())
 }
 
 /// `location` is percent-encoded already (`folder_location`), but may hold `&` and `'` from

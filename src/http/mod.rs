@@ -1,6 +1,7 @@
 //! The application layer: bytes of a request head in, a response out. Knows nothing of
 //! sockets; asks `files` for what to send.
 
+pub mod accept;
 pub mod accept_encoding;
 pub mod access_log;
 pub mod conditional;
@@ -9,6 +10,7 @@ pub mod exchange;
 pub mod file_response;
 pub mod handler;
 pub mod head;
+pub mod listing_response;
 pub mod range;
 pub mod request;
 pub mod response;
