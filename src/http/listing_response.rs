@@ -106,11 +106,16 @@ fn describe(path: &UrlPath<'_>, listing: &Listing, view: View, format: Format) -
         view.sort.token(),
         view.order.token()
     );
+    let mut left_out = Vec::new();
     if listing.not_utf8 > 0 {
-        line.push_str(&format!("; left out {} names that are not UTF-8", listing.not_utf8));
+        left_out.push(format!("{} not UTF-8", listing.not_utf8));
     }
     if listing.not_files > 0 {
-        line.push_str(&format!("; left out {} FIFOs, sockets or devices (never served)", listing.not_files));
+        left_out.push(format!("{} FIFO, socket or device (never served)", listing.not_files));
+    }
+    if !left_out.is_empty() {
+        line.push_str("; left out: ");
+        line.push_str(&left_out.join(", "));
     }
     line
 }
