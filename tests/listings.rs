@@ -12,7 +12,7 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use support::{check_each, Response, TestServer};
+use support::{check_each, TestServer};
 
 const HTML: &str = "text/html; charset=utf-8";
 const JSON: &[(&str, &str)] = &[("Accept", "application/json")];
