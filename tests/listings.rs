@@ -12,6 +12,7 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
+use support::browser::Browser;
 use support::{check_each, TestServer};
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -466,4 +467,54 @@ fn no_listing_answers_404_in_json_too() {
     let response = server.send("GET", "/plain/", JSON);
     response.assert_error("HTTP/1.1 404 Not Found");
     assert!(!response.body_text().contains("file.txt"));
+}
+
+/// In Chromium: the page needs no script, its column heads sort, on a phone-sized viewport
+/// no date or size wraps and nothing scrolls sideways (a long name breaks instead), and with
+/// `prefers-color-scheme: dark` it is dark. Skips locally without Chromium, fails under CI.
+#[test]
+fn in_a_browser_narrow_screens_keep_dates_on_one_line_and_dark_schemes_are_dark() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let server = docs(&[]);
+    server.write("favicon.ico", [0u8; 16]);
+    server.write(&format!("docs/{}.txt", "long-name-without-spaces-".repeat(6)), "long");
+    browser.open(&server.url("/docs/"));
+    let colors = "return [getComputedStyle(document.body).backgroundColor, \
+                  getComputedStyle(document.querySelector('td a')).color].join(' / ')";
+    assert_eq!(browser.eval(colors).as_str(), Some("rgb(255, 255, 255) / rgb(6, 69, 173)"));
+    // Wide: dates with their time of day, each on one line.
+    // The cells whose text sits on more than one line (distinct tops of its text's boxes).
+    let one_line = "const lines = c => { const r = document.createRange(); r.selectNodeContents(c); \
+            return new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.bottom))).size; }; \
+        return [...document.querySelectorAll('td.date, td.size, th')].filter(c => lines(c) > 1) \
+            .map(c => c.textContent).join(' | ')";
+    assert_eq!(browser.eval(one_line).as_str(), Some(""));
+    let time_shown = "return getComputedStyle(document.querySelector('.time')).display";
+    assert_eq!(browser.eval(time_shown).as_str(), Some("inline"));
+    // A phone: 360 CSS pixels wide.
+    browser
+        .cdp("Emulation.setDeviceMetricsOverride", r#"{"width":360,"height":740,"deviceScaleFactor":2,"mobile":true}"#);
+    browser.wait_until("return innerWidth === 360", Duration::from_secs(5)).expect("a 360 px viewport");
+    assert_eq!(browser.eval(time_shown).as_str(), Some("none"), "the time of day is dropped on a phone");
+    assert_eq!(browser.eval(one_line).as_str(), Some(""), "a date, size or column head wraps at 360 px");
+    let overflow = "return document.documentElement.scrollWidth - innerWidth";
+    assert_eq!(browser.eval(overflow).as_f64(), Some(0.0), "the page scrolls sideways at 360 px");
+    let name_lines =
+        "const a = [...document.querySelectorAll('td a')].find(a => a.textContent.startsWith('long-name')); \
+        return a.getClientRects().length > 1 || a.getBoundingClientRect().height > 30";
+    assert_eq!(browser.eval(name_lines).as_bool(), Some(true), "the long name should wrap instead");
+    // Dark scheme.
+    browser.cdp("Emulation.setEmulatedMedia", r#"{"features":[{"name":"prefers-color-scheme","value":"dark"}]}"#);
+    assert_eq!(browser.eval(colors).as_str(), Some("rgb(22, 24, 28) / rgb(138, 180, 248)"));
+    // The Size head sorts, without script: follow it as a click would.
+    browser.eval("document.querySelector('th.size a').click()");
+    let first_file = "return location.search === '?sort=size&order=asc' && \
+        document.querySelectorAll('tbody tr')[3].querySelector('a').getAttribute('href')";
+    let href = browser.wait_until(first_file, Duration::from_secs(10)).expect("the sorted page");
+    assert_eq!(href.as_str(), Some("./%22q%22%20%26%20%3Cx%3E.txt"), "smallest file first, after ../ and two folders");
+    assert_eq!(browser.eval("return document.scripts.length").as_f64(), Some(0.0));
+    let severe = browser.severe_console_entries();
+    assert!(severe.is_empty(), "console errors: {severe:?}");
 }
