@@ -769,10 +769,11 @@ fn an_if_match_that_is_not_utf8_still_fails() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn a_listing_has_a_strong_etag_and_revalidates_to_304() {
+fn a_listing_has_a_weak_etag_and_revalidates_to_304() {
     // `Cache-Control: no-cache` without a validator would make every revalidation a full
-    // download (httplint warns). The listing's tag is made from its bytes; it has no
-    // Last-Modified (its entries change without the folder's mtime changing).
+    // download (httplint warns). The listing's tag is weak, made from the folder's state as
+    // the listing shows it; it has no Last-Modified (its entries change without the
+    // folder's mtime changing).
     let server = TestServer::start();
     put(&server, "list/a.txt", b"a");
     let response = get(&server, "/list/", &[]);
@@ -780,29 +781,42 @@ fn a_listing_has_a_strong_etag_and_revalidates_to_304() {
     assert_eq!(response.expect_header("Content-Type"), HTML);
     assert_eq!(response.header("Last-Modified"), None);
     assert_eq!(response.expect_header("Cache-Control"), "no-cache");
+    assert_eq!(response.expect_header("Vary"), "Accept");
     let etag = response.expect_header("ETag").to_string();
-    assert_strong_etag(&etag);
+    let strong = etag.strip_prefix("W/").unwrap_or_else(|| panic!("not weak: {etag:?}"));
+    assert_strong_etag(strong);
     assert_eq!(etag_of(&server, "/list/", &[]), etag, "the same folder, the same tag");
 
+    let listing_304 = ["Date", "Server", "Connection", "X-Content-Type-Options", "ETag", "Cache-Control", "Vary"];
     let response = get(&server, "/list/", &[("If-None-Match", &etag)]);
-    response.assert_not_modified(&["Date", "Server", "Connection", "X-Content-Type-Options", "ETag", "Cache-Control"]);
+    response.assert_not_modified(&listing_304);
     assert_eq!(response.expect_header("ETag"), etag);
-    let response = head(&server, "/list/", &[("If-None-Match", &format!("\"x\", W/{etag}"))]);
-    response.assert_not_modified(&["Date", "Server", "Connection", "X-Content-Type-Options", "ETag", "Cache-Control"]);
+    assert_eq!(response.expect_header("Vary"), "Accept");
+    // If-None-Match compares weakly: in a list, and without the `W/` too.
+    let response = head(&server, "/list/", &[("If-None-Match", &format!("\"x\", {etag}"))]);
+    response.assert_not_modified(&listing_304);
+    get(&server, "/list/", &[("If-None-Match", strong)]).assert_not_modified(&listing_304);
+    // If-Match compares strongly (RFC 9110 §13.1.1), and a weak tag never matches strongly.
     assert_eq!(get(&server, "/list/", &[("If-Match", "\"nope\"")]).status_line, "HTTP/1.1 412 Precondition Failed");
-    assert_eq!(get(&server, "/list/", &[("If-Match", &etag)]).status_line, "HTTP/1.1 200 OK");
+    assert_eq!(get(&server, "/list/", &[("If-Match", &etag)]).status_line, "HTTP/1.1 412 Precondition Failed");
+    assert_eq!(get(&server, "/list/", &[("If-Match", strong)]).status_line, "HTTP/1.1 412 Precondition Failed");
+    assert_eq!(get(&server, "/list/", &[("If-Match", "*")]).status_line, "HTTP/1.1 200 OK");
     // No Last-Modified, so dates are ignored (RFC 9110 §13.1.3, §13.1.4).
     let future = format_imf_fixdate(T + 1_000_000_000);
     assert_eq!(get(&server, "/list/", &[("If-Modified-Since", &future)]).status_line, "HTTP/1.1 200 OK");
     assert_eq!(get(&server, "/list/", &[("If-Unmodified-Since", T_DATE)]).status_line, "HTTP/1.1 200 OK");
 
-    // A new entry, or an entry's new size, is a new listing with a new tag.
+    // A new entry, an entry's new size or a new modification time is a new tag.
     put(&server, "list/b.txt", b"b");
     let second = etag_of(&server, "/list/", &[]);
     assert_ne!(second, etag);
     put(&server, "list/b.txt", b"bb");
     let third = etag_of(&server, "/list/", &[]);
     assert_ne!(third, second);
+    let file = std::fs::File::options().write(true).open(server.root.join("list/b.txt")).expect("open");
+    file.set_modified(UNIX_EPOCH + Duration::from_secs(T + 86_400)).expect("set mtime");
+    let fourth = etag_of(&server, "/list/", &[]);
+    assert_ne!(fourth, third);
     let response = get(&server, "/list/", &[("If-None-Match", &etag)]);
     response.assert_status("HTTP/1.1 200 OK");
     assert!(response.body_text().contains("b.txt"));

@@ -527,3 +527,58 @@ fn symlinks_cannot_publish_dotfiles_or_list_what_is_outside() {
     }
     assert!(listing.contains("\"./link-inside.txt\""), "{listing}");
 }
+
+/// `%5C` is a byte of a name (on Linux, macOS and FreeBSD `\` is no separator), a raw `\` is
+/// refused: files whose names hold backslashes are served, and no spelling of `..\` leaves the
+/// root, reaches a dotfile or puts a `\` in a `Location`.
+#[test]
+fn an_encoded_backslash_names_a_file_and_never_climbs() {
+    let w = walled(&[]);
+    w.server.write("a\\b.txt", "backslash name\n");
+    w.server.write("x..\\inside.txt", "dots and a backslash\n");
+    // A name that starts with a dot is a dotfile, whatever follows.
+    w.server.write("..\\hidden.txt", "DOTENV\n");
+    w.server.write("dir\\sub/x.txt", "x\n");
+    w.server.write("\\.env", "not a dotfile: its name starts with a backslash\n");
+    let served = [
+        ("/a%5Cb.txt", "backslash name\n"),
+        ("/a%5cb.txt", "backslash name\n"),
+        ("/x..%5Cinside.txt", "dots and a backslash\n"),
+        ("/dir%5Csub/x.txt", "x\n"),
+        ("/dir/../a%5Cb.txt", "backslash name\n"),
+        ("/%5C.env", "not a dotfile: its name starts with a backslash\n"),
+    ];
+    check_each(&served, |(target, body)| {
+        let response = w.server.get(target);
+        response.assert_status("HTTP/1.1 200 OK");
+        assert_eq!(response.body_text(), *body);
+    });
+    // A folder with a backslash redirects to itself, percent-encoded.
+    let response = w.server.get("/dir%5Csub");
+    response.assert_status("HTTP/1.1 301 Moved Permanently");
+    assert_eq!(response.expect_header("Location"), "/dir%5Csub/");
+    // Windows-style traversal: a name that is looked for, not found (404), or a raw `\` (400).
+    let climbing = [
+        ("/..%5csecret.txt", 404),
+        ("/..%5c..%5csecret.txt", 404),
+        ("/dir/..%5c..%5csecret.txt", 404),
+        ("/dir%5c..%5c..%5csecret.txt", 404),
+        ("/%5c..%5c..%5c..%5cetc/passwd", 404),
+        ("/..%5c..%5c..%5c..%5cwindows/win.ini", 404),
+        ("/%5c%5cevil.com/..%5c..%5csecret.txt", 404),
+        ("/..%5C.env", 404),
+        ("/..%5Chidden.txt", 404),
+        ("/%5C..%5C.env", 404),
+        ("/dir/..%5C/../../secret.txt", 404),
+        ("/dir/..%5C/../../../secret.txt", 400),
+        ("/..\\secret.txt", 400),
+        ("/a\\b.txt", 400),
+        ("/dir\\sub/x.txt", 400),
+    ];
+    check_each(&climbing, |(target, status)| {
+        let response = w.server.get(target);
+        assert_eq!(response.status, *status, "{target}: {}", response.status_line);
+        assert_refused(&w, &response);
+        assert!(!response.body_text().contains("DOTENV"));
+    });
+}

@@ -35,6 +35,8 @@ fn extension_is(file_name: &str, ext: &str) -> bool {
 
 pub const OCTET_STREAM: &str = "application/octet-stream";
 pub const HTML: &str = "text/html; charset=utf-8";
+/// RFC 8259 §11: JSON is UTF-8 and the type defines no `charset` parameter.
+pub const JSON: &str = "application/json";
 
 /// The media type for a file name, by its extension (case-insensitive).
 pub fn media_type(file_name: &str) -> Cow<'static, str> {

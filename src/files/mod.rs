@@ -5,6 +5,7 @@ pub mod confined_open;
 pub mod file_cache;
 pub mod folder;
 pub mod html;
+pub mod json;
 pub mod listing;
 pub mod media_type;
 pub mod precompressed;
@@ -54,6 +55,10 @@ impl From<io::Error> for FileError {
             Some(libc::EXDEV) => FileError::NotFound("outside the root"),
             Some(libc::ELOOP) => FileError::NotFound("symlink loop"),
             Some(libc::EACCES | libc::EPERM) => FileError::Forbidden("permission denied"),
+            // open(2) of a Unix socket fails with ENXIO on Linux (also a device without a
+            // driver) and EOPNOTSUPP on macOS and FreeBSD: not a regular file, like a FIFO or a
+            // device, and not the server's fault.
+            Some(libc::ENXIO | libc::EOPNOTSUPP) => FileError::Forbidden("not a regular file"),
             Some(libc::EMFILE | libc::ENFILE) => FileError::OutOfFileDescriptors,
             _ => FileError::Io(error),
         }

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, PercentEncode, NON_ALPHANUMERIC};
 
-/// A checked, decoded URL path: no empty, `.` or `..` segments; no segment holds `/`, `\` or
-/// NUL. `relative` joins the segments with `/` and has no leading slash (`""` is the root).
+/// A checked, decoded URL path: no empty, `.` or `..` segments; no segment holds `/` or NUL
+/// (a `\` is an ordinary byte of a name: `http::target` explains why). `relative` joins the
+/// segments with `/` and has no leading slash (`""` is the root).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlPath<'a> {
     pub relative: Cow<'a, str>,

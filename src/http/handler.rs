@@ -3,22 +3,21 @@
 //! (README, Routing): `--clean-urls`, then `--spa`, then the root's `404.html`.
 
 use std::fs::{File, Metadata};
-use std::hash::{Hash, Hasher};
 
 use crate::files::body::{Body, Source};
 use crate::files::file_cache::Named;
 use crate::files::html::escape_html;
-use crate::files::listing::{folder_location, render_listing};
+use crate::files::listing::folder_location;
 use crate::files::media_type::HTML;
 use crate::files::resolve::{open_beneath, open_reached, resolve_path, Reach, Resolved};
 use crate::files::site::Site;
 use crate::files::url_path::{encode_path, encode_query};
 use crate::files::FileError;
 use crate::http::accept::asks_for_html;
-use crate::http::conditional::{Precondition, Validators};
 use crate::http::cors::{preflight, preflight_response};
 use crate::http::exchange::{LoopState, Service};
-use crate::http::file_response::{check_preconditions, file_response, FileVariants};
+use crate::http::file_response::{file_response, FileVariants};
+use crate::http::listing_response::listing_response;
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::http::target::{parse_target, UrlPath};
@@ -283,10 +282,7 @@ fn folder_response(
             let found = Found { named, relative: &relative, file, metadata, reach, rule: Rule::Named, cacheable };
             serve_file(head, site, state, found)
         }
-        None if site.listing => {
-            state.note_resolved(|| format!("listing of /{}", path.relative));
-            Ok(listing_response(head, site, render_listing(site, path)?))
-        }
+        None if site.listing => listing_response(head, site, state, path),
         None => Err(FileError::NotFound("a folder without index.html (--no-listing)")),
     }
 }
@@ -341,34 +337,6 @@ fn not_found_page(site: &Site) -> Option<Response> {
     let mut response = Response::new(Status::NotFound, Body::region(Source::File(file), 0, metadata.len()));
     response.field("Content-Type", HTML);
     Some(response)
-}
-
-/// A listing with a strong ETag made from its bytes, so `Cache-Control: no-cache` has a
-/// validator to revalidate with (a cheap 304 while the folder is unchanged). It has no
-/// Last-Modified: a listing shows its entries' sizes and times, which change without the
-/// folder's own mtime changing, so date conditions are ignored (RFC 9110 §13.1.3).
-fn listing_response(head: &RequestHead<'_, '_>, site: &Site, page: Vec<u8>) -> Response {
-    let etag = listing_etag(&page);
-    let mut response = match check_preconditions(head, &Validators { etag: &etag, last_modified: None }) {
-        Precondition::Failed => return Response::error(Status::PreconditionFailed),
-        Precondition::NotModified => Response::not_modified(),
-        Precondition::Proceed => {
-            let mut response = Response::new(Status::Ok, Body::bytes(page));
-            response.field("Content-Type", HTML);
-            response
-        }
-    };
-    response.field("ETag", &etag).field("Cache-Control", &site.cache_control);
-    response
-}
-
-/// `"<length hex>-<SipHash of the page, hex>"`: the page is the same bytes whenever the tag
-/// is (strong, RFC 9110 §8.8.3). The hash need not be stable across builds: a changed tag
-/// after an upgrade only costs one 200.
-fn listing_etag(page: &[u8]) -> String {
-    let mut hasher = std::hash::DefaultHasher::new();
-    page.hash(&mut hasher);
-    format!("\"{:x}-{:016x}\"", page.len(), hasher.finish())
 }
 
 /// `location` is percent-encoded already (`folder_location`), but may hold `&` and `'` from

@@ -12,6 +12,7 @@ pub mod exchange;
 pub mod file_response;
 pub mod handler;
 pub mod head;
+pub mod listing_response;
 pub mod range;
 pub mod request;
 pub mod response;

@@ -62,9 +62,9 @@ fn allowed_in_target(b: u8) -> bool {
 }
 
 /// Decodes each segment once (so `%252e` stays the literal `%2e`), as UTF-8, applies the
-/// segment rules, then removes dot-segments over the decoded segments (RFC 3986 §5.2.4), so
-/// `.%2e` is `..` as in WHATWG URL. Empty segments are dropped first (`//a` is `a`, as nginx's
-/// `merge_slashes`), so `..` pops the last name. A `..` with nothing left to pop would climb
+/// segment rules (no encoded `/` or NUL), then removes dot-segments over the decoded segments
+/// (RFC 3986 §5.2.4), so `.%2e` is `..` as in WHATWG URL. Empty segments are dropped first
+/// (`//a` is `a`, as nginx's `merge_slashes`), so `..` pops the last name. A `..` with nothing left to pop would climb
 /// above the root: refused in every spelling. Returns the path and whether its last segment
 /// was a dot-segment (which leaves a trailing slash). Borrows the input when it holds no
 /// escapes and no segments to drop.
@@ -79,8 +79,16 @@ pub fn decode_path(raw_path: &str) -> Result<(Cow<'_, str>, bool), RequestError>
     let mut decoded = Vec::new();
     for raw_segment in trimmed.split('/') {
         let segment = percent_decode(raw_segment)?;
-        if segment.contains(['/', '\\', '\0']) {
-            return Err(RequestError::Malformed("encoded `/`, `\\` or NUL in a path segment"));
+        // An encoded `/` would be a separator the URL did not show, and NUL ends a C path: both
+        // refused. An encoded `\` (`%5C`) is a byte of the name. On Linux, macOS and FreeBSD the
+        // kernel's only separator is `/`, so `a\b` names one file in this folder and `..\x` is
+        // a name, not a `..` (it is never removed as a dot-segment, and opening it finds the
+        // file literally called `..\x` or nothing). Linux's SMB client refuses `\` in a name
+        // itself (EINVAL: 404). A raw `\` never gets here (`allowed_in_target`): browsers turn
+        // it into `/` (WHATWG URL), so a raw one is a probe, and stays 400. A Windows port
+        // would have to refuse `%5C` again: there it is a separator.
+        if segment.contains(['/', '\0']) {
+            return Err(RequestError::Malformed("encoded `/` or NUL in a path segment"));
         }
         decoded.push(segment);
     }
@@ -192,7 +200,6 @@ mod tests {
             "/%2e%2e/etc",
             "/..%2f..%2fetc",
             "/a%2fb",
-            "/..%5c..%5cwindows",
             "/a%00.txt",
             "/a\\..\\b",
             "/a b",
@@ -203,6 +210,24 @@ mod tests {
         ] {
             assert!(bad(target), "{target:?}");
         }
+    }
+
+    #[test]
+    fn an_encoded_backslash_is_a_byte_of_the_name_and_a_raw_one_is_refused() {
+        // `%5C` decodes to a name holding `\`: one segment, never a separator or a `..`.
+        assert_eq!(rel("/a%5Cb.txt"), Ok("a\\b.txt".into()));
+        assert_eq!(rel("/..%5c..%5cwindows"), Ok("..\\..\\windows".into()));
+        assert_eq!(rel("/dir/..%5C"), Ok("dir/..\\".into()));
+        assert_eq!(rel("/%5c"), Ok("\\".into()));
+        // It is a name, so a real `..` after it pops it like any other name.
+        assert_eq!(rel("/a%5c/../b"), Ok("b".into()));
+        // Raw backslashes are not valid in a request-target: 400, in every position.
+        for target in ["/a\\b", "/..\\x", "/\\evil.com", "/a/\\", "http://h/a\\b"] {
+            assert!(bad(target), "{target:?}");
+        }
+        // `..` spelled with an encoded backslash still cannot climb: `x%5C..` is one name.
+        assert_eq!(rel("/x%5C../y"), Ok("x\\../y".into()));
+        assert!(bad("/%5C/../../x"));
     }
 
     fn folder(target: &str) -> Result<(String, bool), RequestError> {
@@ -264,7 +289,7 @@ mod tests {
     #[test]
     fn segment_rules_hold_in_segments_that_dot_segments_remove() {
         // Each segment is decoded and checked before `..` is applied.
-        for target in ["/%zz/../a", "/a%2fb/../c", "/%ff/../a", "/a%00/../b", "/a%5c/../b", "/a/..%2f../b"] {
+        for target in ["/%zz/../a", "/a%2fb/../c", "/%ff/../a", "/a%00/../b", "/a/..%2f../b"] {
             assert!(bad(target), "{target:?}");
         }
     }

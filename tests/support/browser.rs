@@ -189,6 +189,17 @@ impl Browser {
         }
     }
 
+    /// Sends a Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`) and
+    /// gives its result: `Emulation.setEmulatedMedia` for `prefers-color-scheme`,
+    /// `Emulation.setDeviceMetricsOverride` for a phone's viewport. `params` is a JSON object.
+    pub fn cdp(&self, command: &str, params: &str) -> Json {
+        self.session_command(
+            "POST",
+            "/goog/cdp/execute",
+            &format!(r#"{{"cmd":{},"params":{params}}}"#, json_string(command)),
+        )
+    }
+
     /// Chromium's console log since the last call (page errors, console.*, failed loads).
     pub fn console_entries(&self) -> Vec<ConsoleEntry> {
         let log = self.session_command("POST", "/se/log", r#"{"type":"browser"}"#);
