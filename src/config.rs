@@ -26,6 +26,8 @@ pub struct Config {
     pub write_timeout: Duration,
     pub drain_timeout: Duration,
     pub max_connections: usize,
+    /// `--live-reload`: HTML pages get a script that reloads them when the root changes.
+    pub live_reload: bool,
 }
 
 /// Threads by default: one event loop per core. Each loop serves many connections, so
@@ -49,6 +51,7 @@ impl Default for Config {
             write_timeout: limits::WRITE_TIMEOUT,
             drain_timeout: limits::DRAIN_TIMEOUT,
             max_connections: limits::MAX_CONNECTIONS,
+            live_reload: false,
         }
     }
 }

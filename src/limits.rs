@@ -145,3 +145,51 @@ pub const LOG_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// ...or as soon as this many bytes are pending: logging costs no syscall per request.
 pub const LOG_FLUSH_BYTES: usize = 32 * 1024;
+
+// --- Live reload (`--live-reload`, `http::live`, `files::watch`) ---
+
+/// Live-reload streams open at once, across all loops; past it, `503`. Each is a connection
+/// (an fd, counted in `MAX_CONNECTIONS` like any other) that stays open while its page is, so
+/// the cap is also at most half the connection cap: streams never crowd out requests.
+/// 64 is a developer's browser with dozens of tabs, several browsers, a phone or two.
+pub const LIVE_STREAMS: usize = 64;
+
+/// A comment line on every stream this often when nothing else was sent: proxies and
+/// browsers keep an idle stream open, and a dead peer is found by the failing write.
+pub const LIVE_HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Changes are one event once the tree has been quiet this long: an editor's save (a temp
+/// file, fsync, rename, sometimes a chmod) takes a few ms, so it is one event.
+pub const LIVE_DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// ...but a tree that never goes quiet (a build writing for seconds) still gets an event at
+/// least this often.
+pub const LIVE_DEBOUNCE_MAX: Duration = Duration::from_secs(1);
+
+/// Without a kernel queue (macOS, FreeBSD, `--features portable`) the tree is walked and
+/// compared this often: a change is seen within this, plus `LIVE_DEBOUNCE`. Each walk costs
+/// one `fstatat` per entry (about 1 µs), so 250 ms over 10,000 entries is 4 % of a core.
+pub const LIVE_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The most entries the polling watch compares per walk; past it the rest of the tree is
+/// not watched (warned once).
+pub const LIVE_POLL_ENTRIES: usize = 50_000;
+
+/// inotify watches (one per folder) the live-reload watch may hold; also never more than
+/// half the user's `fs.inotify.max_user_watches`. Past it, further folders are not watched
+/// (warned once).
+pub const LIVE_WATCHES: usize = 8192;
+
+/// How many paths one event names; a bigger change names `*` (reload everything).
+pub const LIVE_EVENT_PATHS: usize = 64;
+
+/// Events kept for streams that have not sent them yet; a stream further behind is sent
+/// `*` (one reload) instead.
+pub const LIVE_EVENTS_KEPT: usize = 16;
+
+/// Bytes a stream may have waiting unsent (a client that stopped reading) before it is closed.
+pub const LIVE_PENDING_BYTES: usize = 64 * 1024;
+
+/// HTML pages bigger than this are sent as they are, without the live-reload script (it is
+/// inserted in memory).
+pub const LIVE_INJECT_MAX_BYTES: u64 = 16 * 1024 * 1024;

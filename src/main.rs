@@ -28,6 +28,8 @@ Options:
       --head-timeout SECS   time for a client to send its request head (default 10)
       --write-timeout SECS  time a response may make no progress (default 20)
       --drain-timeout SECS  time to finish responses on SIGINT/SIGTERM (default 10)
+      --live-reload         reload open pages when a file under ROOT changes (HTML pages get
+                            a script; stylesheets are swapped in place); off by default
   -h, --help                print this help
   -V, --version             print the version
 
@@ -122,6 +124,7 @@ fn parse_args() -> Result<Option<Config>, String> {
             Long("head-timeout") => config.head_timeout = seconds(&mut parser, "--head-timeout")?,
             Long("write-timeout") => config.write_timeout = seconds(&mut parser, "--write-timeout")?,
             Long("drain-timeout") => config.drain_timeout = seconds(&mut parser, "--drain-timeout")?,
+            Long("live-reload") => config.live_reload = true,
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 return Ok(None);

@@ -21,6 +21,8 @@ pub struct Site {
     pub cache_control: String,
     /// Keep small files in memory while inotify reports no change (`files::file_cache`).
     pub file_cache: bool,
+    /// `--live-reload`: HTML pages get the live-reload script (`http::live`).
+    pub live_reload: bool,
     /// Tells sites apart in per-thread memory (tests and benches open several per thread).
     pub id: u64,
 }
@@ -67,6 +69,6 @@ impl Site {
         std::fs::read_dir(&canonical).map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        Ok(Site { root: canonical, root_dir, listing, hidden, cache_control, file_cache: true, id })
+        Ok(Site { root: canonical, root_dir, listing, hidden, cache_control, file_cache: true, live_reload: false, id })
     }
 }

@@ -15,6 +15,7 @@ use crate::files::FileError;
 use crate::http::conditional::{Precondition, Validators};
 use crate::http::exchange::LoopState;
 use crate::http::file_response::{check_preconditions, file_response, FileVariants};
+use crate::http::live::inject;
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::http::target::{parse_target, UrlPath};
@@ -36,7 +37,12 @@ pub fn respond(head: &RequestHead<'_, '_>, site: &Site, state: &mut LoopState) -
     let response = match parse_target(head.target) {
         Ok(path) => serve_path(head, site, state, &path).unwrap_or_else(|e| {
             state.note_resolved(|| format!("nothing servable: {e}"));
-            Response::file_error(&e)
+            let mut response = Response::file_error(&e);
+            if site.live_reload {
+                // A 404 page reloads itself when the file appears.
+                response.edit_page(inject);
+            }
+            response
         }),
         Err(e) => Response::refused(&e),
     };
@@ -107,7 +113,10 @@ fn folder_response(
         }
         Ok(_) | Err(FileError::NotFound(_)) if site.listing => {
             state.note_resolved(|| format!("listing of /{}", path.relative));
-            Ok(listing_response(head, site, render_listing(site, path)?))
+            let page = render_listing(site, path)?;
+            // With --live-reload the script is part of the page, and so of its ETag.
+            let page = if site.live_reload { inject(&page) } else { page };
+            Ok(listing_response(head, site, page))
         }
         Ok(_) | Err(FileError::NotFound(_)) => Err(FileError::NotFound("a folder without index.html (--no-listing)")),
         Err(e) => Err(e),

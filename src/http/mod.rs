@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod file_response;
 pub mod handler;
 pub mod head;
+pub mod live;
 pub mod range;
 pub mod request;
 pub mod response;
