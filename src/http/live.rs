@@ -27,9 +27,7 @@ use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::http::target::parse_target;
 use crate::http::RequestError;
-use crate::limits::{
-    LIVE_DEBOUNCE, LIVE_DEBOUNCE_MAX, LIVE_EVENTS_KEPT, LIVE_EVENT_PATHS, LIVE_HEARTBEAT, LIVE_POLL_INTERVAL,
-};
+use crate::limits::{LIVE_DEBOUNCE_MAX, LIVE_EVENTS_KEPT, LIVE_EVENT_PATHS, LIVE_HEARTBEAT, LIVE_POLL_INTERVAL};
 
 /// The stream's path below the root (`/.rawserve/live`).
 const STREAM_PATH: &str = ".rawserve/live";
@@ -242,7 +240,8 @@ pub fn inject(page: &[u8]) -> Vec<u8> {
 }
 
 /// Runs until `stop`: turns what `tree` reports into events, one per burst of changes (the
-/// burst ends after `LIVE_DEBOUNCE` without one, or `LIVE_DEBOUNCE_MAX` after it began).
+/// burst ends after `TreeWatch::QUIET` without one — `LIVE_DEBOUNCE`, or one walk of the
+/// polling watch — or `LIVE_DEBOUNCE_MAX` after it began).
 pub fn watch_and_publish(live: &Live, site: &Site, mut tree: TreeWatch, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         let mut changed = tree.changes(site, LIVE_POLL_INTERVAL);
@@ -255,7 +254,7 @@ pub fn watch_and_publish(live: &Live, site: &Site, mut tree: TreeWatch, stop: &A
         }
         let began = Instant::now();
         while began.elapsed() < LIVE_DEBOUNCE_MAX {
-            let more = tree.changes(site, LIVE_DEBOUNCE);
+            let more = tree.changes(site, TreeWatch::QUIET);
             if more.is_empty() {
                 break;
             }

@@ -14,7 +14,7 @@ use log::{debug, warn};
 use crate::files::confined_open::open_no_symlinks;
 use crate::files::folder::{read_folder, Kind};
 use crate::files::site::Site;
-use crate::limits::LIVE_WATCHES;
+use crate::limits::{LIVE_DEBOUNCE, LIVE_WATCHES};
 
 /// What changes a file's bytes or what a name in a folder names. No `IN_ACCESS`/`IN_OPEN`:
 /// the server's own reads never count as changes.
@@ -39,6 +39,9 @@ pub struct TreeWatch {
 }
 
 impl TreeWatch {
+    /// A burst of changes is over once none came for this long.
+    pub const QUIET: Duration = LIVE_DEBOUNCE;
+
     /// Watches the root and every folder in it (dot-folders only with `--hidden`; symlinks
     /// are not followed).
     pub fn new(site: &Site) -> io::Result<TreeWatch> {
@@ -56,7 +59,7 @@ impl TreeWatch {
             full: false,
             events: vec![0; 64 * 1024].into(),
         };
-        watch.add_tree(site, "");
+        watch.add_tree(site, "", None);
         debug!("live reload: watching {} folders with inotify", watch.folders.len());
         Ok(watch)
     }
@@ -105,7 +108,8 @@ impl TreeWatch {
                         // The folder's watches now name a path that is gone: start over.
                         rebuild = true;
                     } else if event.mask & (libc::IN_CREATE | libc::IN_MOVED_TO) != 0 {
-                        self.add_tree(site, &path);
+                        // What was made inside before the watch was in place is named too.
+                        self.add_tree(site, &path, Some(&mut changed));
                     }
                 }
                 changed.insert(path);
@@ -125,12 +129,13 @@ impl TreeWatch {
             unsafe { libc::inotify_rm_watch(self.inotify.as_raw_fd(), *wd) };
         }
         self.folders.clear();
-        self.add_tree(site, "");
+        self.add_tree(site, "", None);
         debug!("live reload: a folder moved; watching {} folders afresh", self.folders.len());
     }
 
-    /// Watches the folder `relative` and every folder below it.
-    fn add_tree(&mut self, site: &Site, relative: &str) {
+    /// Watches the folder `relative` and every folder below it; `found` collects every name
+    /// seen inside (for a folder that just appeared, its contents are new too).
+    fn add_tree(&mut self, site: &Site, relative: &str, mut found: Option<&mut BTreeSet<String>>) {
         let mut pending = vec![relative.to_string()];
         while let Some(folder) = pending.pop() {
             if self.folders.len() >= watch_cap() {
@@ -156,8 +161,15 @@ impl TreeWatch {
             let Ok(entries) = read_folder(dir) else { continue };
             for entry in entries {
                 let Ok(name) = entry.name.into_string() else { continue };
-                if entry.kind == Kind::Folder && (self.hidden || !name.starts_with('.')) {
-                    pending.push(if folder.is_empty() { name } else { format!("{folder}/{name}") });
+                if !self.hidden && name.starts_with('.') {
+                    continue;
+                }
+                let path = if folder.is_empty() { name } else { format!("{folder}/{name}") };
+                if let Some(found) = found.as_deref_mut() {
+                    found.insert(path.clone());
+                }
+                if entry.kind == Kind::Folder {
+                    pending.push(path);
                 }
             }
         }

@@ -26,6 +26,10 @@ pub struct TreeWatch {
 }
 
 impl TreeWatch {
+    /// A burst of changes is over once a walk found nothing new: an editor's save that
+    /// straddles one walk is still one event.
+    pub const QUIET: Duration = LIVE_POLL_INTERVAL;
+
     /// Walks the tree once (dot-files and dot-folders only with `--hidden`).
     pub fn new(site: &Site) -> io::Result<TreeWatch> {
         let mut watch = TreeWatch { seen: HashMap::new(), next_walk: Instant::now(), full: false };
