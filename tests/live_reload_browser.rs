@@ -118,3 +118,43 @@ fn open_pages_follow_their_files_in_chromium() {
     wait_streams(&server, 1);
     let _ = browser.severe_console_entries(); // the refused reconnects while it was down
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// The "done when": `www/` served with `--live-reload` (a copy, so the repository is
+/// not edited), its home page open, `style.css` edited: the new rule applies in place.
+#[test]
+fn editing_www_style_css_restyles_the_open_home_page_in_place() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let root = sandbox.path().join("www");
+    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("www"), &root);
+    let server = start(&root, None);
+    browser.open(&server.url("/"));
+    wait_streams(&server, 1);
+    browser.eval("window.rawserveMarker = 'kept'; return null;");
+    let property = "return getComputedStyle(document.documentElement).getPropertyValue('--live-edit').trim() || null;";
+    assert!(browser.eval(property).is_null());
+    let mut css = fs::read_to_string(root.join("style.css")).expect("read");
+    css.push_str("\n:root { --live-edit: yes; }\n");
+    fs::write(root.join("style.css"), css).expect("write");
+    shows(&browser, property, "yes", "an edited www/style.css");
+    assert_eq!(browser.eval(MARKER).as_str(), Some("kept"), "the home page was not reloaded");
+    let errors = browser.eval("return window.__pageErrors ?? [];");
+    assert!(errors.items().is_empty(), "the page recorded errors: {errors:?}");
+    let severe = browser.severe_console_entries();
+    assert!(severe.is_empty(), "console errors: {severe:?}");
+}
