@@ -165,9 +165,12 @@ fn listings_and_not_found_pages_carry_the_script() {
     }
 }
 
+/// A request: method, target, fields.
+type Request<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
 /// Every request of `requests`, to `a` and to `b`: the same status line, fields (but `Date`)
 /// and body bytes.
-fn same_answers(a: &TestServer, b: &TestServer, requests: &[(&str, &str, &[(&str, &str)])]) {
+fn same_answers(a: &TestServer, b: &TestServer, requests: &[Request<'_>]) {
     check_each(requests, |(method, target, fields)| {
         let (x, y) = (a.send(method, target, fields), b.send(method, target, fields));
         assert_eq!(x.status_line, y.status_line);
@@ -197,7 +200,7 @@ fn without_the_flag_every_response_is_what_it_was() {
     assert!(!plain.get("/missing").body_text().contains("<script"));
 
     // Off, against another run without the flag: identical, HTML and stream path included.
-    let everything: &[(&str, &str, &[(&str, &str)])] = &[
+    let everything: &[Request<'_>] = &[
         ("GET", "/", &[]),
         ("HEAD", "/", &[]),
         ("GET", "/index.html", &[("Range", "bytes=0-9")]),
@@ -209,7 +212,7 @@ fn without_the_flag_every_response_is_what_it_was() {
     same_answers(&plain, &again, everything);
 
     // On: what is not HTML is exactly what it was without the flag.
-    let not_html: &[(&str, &str, &[(&str, &str)])] = &[
+    let not_html: &[Request<'_>] = &[
         ("GET", "/style.css", &[]),
         ("HEAD", "/style.css", &[]),
         ("GET", "/style.css", &[("Range", "bytes=2-6")]),
