@@ -48,6 +48,8 @@ pub struct Config {
     pub access_log: Option<PathBuf>,
     pub log_format: LogFormat,
     pub trusted_proxies: Vec<Cidr>,
+    /// `--live-reload`: HTML pages get a script that reloads them when the root changes.
+    pub live_reload: bool,
 }
 
 /// Threads by default: one event loop per core. Each loop serves many connections, so
@@ -81,6 +83,7 @@ impl Default for Config {
             access_log: None,
             log_format: LogFormat::default(),
             trusted_proxies: Vec::new(),
+            live_reload: false,
         }
     }
 }

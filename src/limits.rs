@@ -171,3 +171,51 @@ pub const LOG_BUFFER_MAX: usize = 1024 * 1024;
 /// request line is far shorter; the full one still shows in the rawserve and json formats.
 pub const LOGGED_REQUEST_LINE_MAX: usize = 2048;
 pub const LOGGED_FIELD_MAX: usize = 768;
+// --- Live reload (`--live-reload`, `http::live`, `files::watch`) ---
+
+/// Live-reload streams open at once, across all loops; past it, `503`. Each is a connection
+/// (an fd, counted in `MAX_CONNECTIONS` like any other) that stays open while its page is, so
+/// the cap is also at most half the connection cap: streams never crowd out requests.
+/// 64 is a developer's browser with dozens of tabs, several browsers, a phone or two.
+pub const LIVE_STREAMS: usize = 64;
+
+/// A comment line on every stream this often when nothing else was sent: proxies and
+/// browsers keep an idle stream open, and a dead peer is found by the failing write.
+pub const LIVE_HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Changes are one event once the tree has been quiet this long: an editor's save (a temp
+/// file, fsync, rename, sometimes a chmod) takes a few ms, so it is one event.
+pub const LIVE_DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// ...but a tree that never goes quiet (a build writing for seconds) still gets an event at
+/// least this often.
+pub const LIVE_DEBOUNCE_MAX: Duration = Duration::from_secs(1);
+
+/// Without a kernel queue (macOS, FreeBSD, `--features portable`) the tree is walked and
+/// compared this often: a change is seen within this, and its event sent after one more walk
+/// finds the tree quiet. Each walk costs one `fstatat` per entry (about 1 µs), so every 200 ms
+/// over 10,000 entries is 5 % of a core.
+pub const LIVE_POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The most entries the polling watch compares per walk; past it the rest of the tree is
+/// not watched (warned once).
+pub const LIVE_POLL_ENTRIES: usize = 50_000;
+
+/// inotify watches (one per folder) the live-reload watch may hold; also never more than
+/// half the user's `fs.inotify.max_user_watches`. Past it, further folders are not watched
+/// (warned once).
+pub const LIVE_WATCHES: usize = 8192;
+
+/// How many paths one event names; a bigger change names `*` (reload everything).
+pub const LIVE_EVENT_PATHS: usize = 64;
+
+/// Events kept for streams that have not sent them yet; a stream further behind is sent
+/// `*` (one reload) instead.
+pub const LIVE_EVENTS_KEPT: usize = 16;
+
+/// Bytes a stream may have waiting unsent (a client that stopped reading) before it is closed.
+pub const LIVE_PENDING_BYTES: usize = 64 * 1024;
+
+/// HTML pages bigger than this are sent as they are, without the live-reload script (it is
+/// inserted in memory).
+pub const LIVE_INJECT_MAX_BYTES: u64 = 16 * 1024 * 1024;

@@ -54,6 +54,8 @@ Options:
                             combined (Combined Log Format, for GoAccess & co.), common or json
       --trusted-proxy ADDR  for peers at ADDR (an address or CIDR block, repeatable), log the
                             client their X-Forwarded-For/Forwarded names; others: ignored
+      --live-reload         reload open pages when a file under ROOT changes (HTML pages get
+                            a script; stylesheets are swapped in place); off by default
   -h, --help                print this help
   -V, --version             print the version
 
@@ -186,6 +188,7 @@ fn parse_args() -> Result<Option<Config>, String> {
                 })?;
                 config.trusted_proxies.push(cidr);
             }
+            Long("live-reload") => config.live_reload = true,
             Short('h') | Long("help") => {
                 print!("{USAGE}");
                 return Ok(None);

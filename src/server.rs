@@ -16,8 +16,10 @@ use crate::config::Config;
 use crate::files::site::{RootError, Site};
 use crate::http::access_log::{AccessLog, LineSink};
 use crate::http::added_fields::{AddedFields, HeaderError};
+use crate::limits::{DEFER_ACCEPT, FIXED_FDS, HANDOVER_GRACE, LIVE_STREAMS};
+use crate::files::watch::TreeWatch;
 use crate::http::exchange::Service;
-use crate::limits::{DEFER_ACCEPT, FIXED_FDS, HANDOVER_GRACE};
+use crate::http::live::watch_and_publish;
 use crate::socket::acceptor::{Burst, SpareFd};
 use crate::socket::activation::{inherited_listener, ActivationError};
 use crate::socket::listener::{adopt_listener, bind_listener};
@@ -76,6 +78,8 @@ impl std::error::Error for StartError {}
 pub struct Server {
     shared: Arc<Shared>,
     threads: usize,
+    /// With `--live-reload`: the watch its thread turns into events.
+    live_watch: Option<TreeWatch>,
 }
 
 impl Server {
@@ -114,6 +118,16 @@ impl Server {
             debug!("access log: {} lines to {to}; {proxies} trusted proxy blocks", config.log_format.name());
         }
         let access_log = AccessLog::new(config.log_format, config.trusted_proxies.clone(), sink);
+        site.live_reload = config.live_reload;
+        // Watching starts before the start-up line: a change made once it is printed is seen.
+        let live_watch = if config.live_reload {
+            let watch = TreeWatch::new(&site).map_err(|e| {
+                StartError::Setup(io::Error::new(e.kind(), format!("--live-reload cannot watch the root: {e}")))
+            })?;
+            Some(watch)
+        } else {
+            None
+        };
         let addr = SocketAddr::new(config.bind, config.port);
         // A short head timeout (tests, tight set-ups) is kept exact: no deferral then.
         let defer_accept = (config.head_timeout >= 2 * DEFER_ACCEPT).then_some(DEFER_ACCEPT);
@@ -144,8 +158,10 @@ impl Server {
         };
         let waker = Waker::new().map_err(StartError::Setup)?;
         let spare_fd = SpareFd::new(waker.as_fd());
+        // Streams are connections too: at most half the cap, so they never crowd out requests.
+        let streams = LIVE_STREAMS.min(limits.max_connections / 2).max(1);
         let shared = Shared {
-            service: Service { site, added, access_log },
+            service: Service { added, access_log, ..Service::with_stream_cap(site, streams) },
             listener,
             origin,
             shutdown_requested: AtomicBool::new(false),
@@ -159,7 +175,7 @@ impl Server {
             fd_exhaustion: Burst::default(),
             spare_fd,
         };
-        Ok(Server { shared: Arc::new(shared), threads })
+        Ok(Server { shared: Arc::new(shared), threads, live_watch })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -178,9 +194,26 @@ impl Server {
     /// Serves until `ShutdownHandle::shutdown`, then lets responses in flight finish (at most
     /// the drain timeout) and returns.
     pub fn run(self) -> io::Result<()> {
-        let threads = self.threads;
-        info!("{threads} event loops, up to {} connections in flight", self.shared.limits.max_connections);
-        run_event_loops(&self.shared, threads)?;
+        let Server { shared, threads, live_watch } = self;
+        info!("{threads} event loops, up to {} connections in flight", shared.limits.max_connections);
+        let publisher = match (live_watch, shared.service.live.clone()) {
+            (Some(tree), Some(live)) => {
+                info!("live reload: up to {} streams at /.rawserve/live", live.cap());
+                let shared = Arc::clone(&shared);
+                let thread = std::thread::Builder::new()
+                    .name("rawserve-live".into())
+                    .spawn(move || watch_and_publish(&live, &shared.service.site, tree, &shared.stopping))?;
+                Some(thread)
+            }
+            _ => None,
+        };
+        let result = run_event_loops(&shared, threads);
+        // On a failed start the loops never set `stopping`; the watch thread must end anyway.
+        shared.stopping.store(true, Ordering::SeqCst);
+        if let Some(thread) = publisher {
+            let _ = thread.join();
+        }
+        result?;
         info!("stopped");
         Ok(())
     }

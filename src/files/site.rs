@@ -29,6 +29,8 @@ pub struct Site {
     /// real path of a link that leaves the document root is opened (`files::resolve`).
     /// `None`: links that leave the root are refused (the default).
     pub links_out: Option<File>,
+    /// `--live-reload`: HTML pages get the live-reload script (`http::live`).
+    pub live_reload: bool,
     /// Tells sites apart in per-thread memory (tests and benches open several per thread).
     pub id: u64,
 }
@@ -85,6 +87,7 @@ impl Site {
             spa: false,
             clean_urls: false,
             links_out: None,
+            live_reload: false,
             id,
         })
     }

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use log::{log_enabled, Level};
 
@@ -17,11 +18,13 @@ use crate::http::added_fields::AddedFields;
 use crate::http::date::Dates;
 use crate::http::handler::respond;
 use crate::http::head::{scan_head, HeadScan};
+pub use crate::http::live::EventStream;
+use crate::http::live::{is_stream_target, open_stream, Live};
 use crate::http::request::{empty_field_slots, parse_request};
 use crate::http::response::{write_response_head, Response, Status};
 use crate::http::syntax::first_line;
 use crate::http::RequestError;
-use crate::limits::{INITIAL_HEAD_BUFFER, MAX_HEAD_BYTES};
+use crate::limits::{INITIAL_HEAD_BUFFER, LIVE_STREAMS, MAX_HEAD_BYTES};
 
 /// What is served, and how: the state every event loop shares, read-only.
 pub struct Service {
@@ -31,13 +34,21 @@ pub struct Service {
     pub added: AddedFields,
     /// Where access lines go, in which format, and whose forwarding fields to believe.
     pub access_log: AccessLog,
+    /// With `--live-reload`: the events and streams every loop shares.
+    pub live: Option<Arc<Live>>,
 }
 
 impl Service {
     /// The site with nothing added to its responses and no access log (benches, fuzzing);
     /// `Server::bind` sets both.
     pub fn new(site: Site) -> Service {
-        Service { site, added: AddedFields::default(), access_log: AccessLog::default() }
+        Service::with_stream_cap(site, LIVE_STREAMS)
+    }
+
+    /// With at most `streams` live-reload streams open at once (when the site has live reload).
+    pub fn with_stream_cap(site: Site, streams: usize) -> Service {
+        let live = site.live_reload.then(|| Arc::new(Live::new(streams)));
+        Service { site, added: AddedFields::default(), access_log: AccessLog::default(), live }
     }
 }
 
@@ -96,6 +107,9 @@ pub struct Transmission {
     /// before it ended): after the response, shut down writing and drain before closing.
     pub linger: bool,
     pub record: AccessRecord,
+    /// A live-reload stream: once `bytes` and `rest` are sent the response goes on, with what
+    /// the stream gives (`EventStream::poll`) on each timer tick, until either side closes.
+    pub stream: Option<EventStream>,
 }
 
 impl Transmission {
@@ -130,7 +144,7 @@ impl Transmission {
                 None => {}
             }
         }
-        Transmission { bytes, head_len, rest: rest.collect(), source, linger, record }
+        Transmission { bytes, head_len, rest: rest.collect(), source, linger, record, stream: None }
     }
 }
 
@@ -236,10 +250,19 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
                     head.fields.len()
                 ));
             }
-            let response = catch_unwind(AssertUnwindSafe(|| respond(&head, service, state))).unwrap_or_else(|_| {
-                log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
-                Response::error(Status::InternalServerError).because("panic while answering")
-            });
+            if let Some(live) = service.live.as_ref().filter(|_| is_stream_target(head.target)) {
+                let (response, stream) = open_stream(&head, live, state);
+                record.resolved = state.resolved.take();
+                let mut transmission =
+                    Transmission::new(response, more_input || head.has_body, record, service, &mut state.dates);
+                transmission.stream = stream;
+                return transmission;
+            }
+            let response =
+                catch_unwind(AssertUnwindSafe(|| respond(&head, service, state))).unwrap_or_else(|_| {
+                    log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
+                    Response::error(Status::InternalServerError).because("panic while answering")
+                });
             (response, more_input || head.has_body)
         }
         Err(error) => {

@@ -16,17 +16,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::files::body::{Body, Piece, Source};
 use crate::files::file_cache::{CachedFile, Snapshot};
-use crate::files::media_type::FileType;
+use crate::files::media_type::{FileType, HTML};
 use crate::files::precompressed::SiblingMemory;
 use crate::files::site::Site;
 use crate::files::FileError;
 use crate::http::accept_encoding::{choose_coding, Coding};
 use crate::http::conditional::{evaluate, file_etag, if_range_allows, Precondition, Preconditions, Validators};
 use crate::http::date::Dates;
+use crate::http::live::{inject, SCRIPT};
 use crate::http::range::{content_range, multipart_pieces, parse_range, ByteRange, MultipartPiece, RangeRequest};
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
-use crate::limits::SMALL_FILE_BYTES;
+use crate::limits::{LIVE_INJECT_MAX_BYTES, SMALL_FILE_BYTES};
 
 /// One representation of a file: the file itself or a precompressed sibling, on disk or in
 /// memory.
@@ -128,16 +129,19 @@ pub fn file_response(
     dates: &mut Dates,
     variants: FileVariants<'_>,
 ) -> Result<Response, FileError> {
-    let has_variants = variants.brotli.is_some() || variants.gzip.is_some();
+    let (relative, file_type) = (variants.relative, variants.file_type.clone());
+    let content_type = &*file_type.content_type;
+    // --live-reload: an HTML page is its own representation, with the script in it.
+    let live = site.live_reload && content_type == HTML && variants.plain.len <= LIVE_INJECT_MAX_BYTES;
+    let has_variants = !live && (variants.brotli.is_some() || variants.gzip.is_some());
     let vary = match (has_variants, variants.varies_on_accept) {
         (true, true) => Some("Accept-Encoding, Accept"),
         (true, false) => Some("Accept-Encoding"),
         (false, true) => Some("Accept"),
         (false, false) => None,
     };
-    let (relative, file_type) = (variants.relative, variants.file_type.clone());
-    let content_type = &*file_type.content_type;
-    let (Variant { source, len, modified }, coding) = variants.negotiate(head);
+    let (Variant { source, len, modified }, coding) =
+        if live { (variants.plain, None) } else { variants.negotiate(head) };
     log::trace!(
         "{} {relative}{} ({len} bytes)",
         if matches!(source, Source::Memory(_)) { "in memory:" } else { "opened" },
@@ -148,11 +152,16 @@ pub fn file_response(
         // Each coding is its own representation with its own strong tag (RFC 9110 §8.8.3).
         etag.insert_str(etag.len() - 1, &format!("-{}", coding.token()));
     }
+    if live {
+        // Not the file's bytes: a tag of its own, so no cache mixes the two (§8.8.3).
+        etag.insert_str(etag.len() - 1, "-live");
+    }
     let modified = whole_seconds(modified);
     let validators = Validators { etag: &etag, last_modified: Some(modified) };
     let mut response = match check_preconditions(head, &validators) {
         Precondition::Failed => return Ok(Response::error(Status::PreconditionFailed)),
         Precondition::NotModified => Response::not_modified(),
+        Precondition::Proceed if live => live_page(head, source, len)?,
         Precondition::Proceed => {
             let range =
                 head.single_field("range").filter(|_| if_range_allows(head.single_field("if-range"), &validators));
@@ -177,7 +186,7 @@ pub fn file_response(
         response.field("Vary", vary);
     }
     response.field("ETag", &etag).field("Last-Modified", dates.imf_fixdate(modified).as_str());
-    if response.status() != Status::NotModified {
+    if response.status() != Status::NotModified && !live {
         response.field("Accept-Ranges", "bytes");
     }
     response.field("Cache-Control", &site.cache_control);
@@ -207,6 +216,25 @@ fn whole(head: &RequestHead<'_, '_>, source: Source, len: u64, content_type: &st
     };
     let mut response = Response::new(Status::Ok, body);
     response.field("Content-Type", content_type);
+    Ok(response)
+}
+
+/// 200 with an HTML page and the live-reload script in it, whole: a `Range` is ignored (RFC
+/// 9110 §14.2 allows it; the page says no `Accept-Ranges`). `HEAD` reads nothing: the length is
+/// the file's and the script's.
+fn live_page(head: &RequestHead<'_, '_>, source: Source, len: u64) -> Result<Response, FileError> {
+    let body = if head.method == Method::Get {
+        let page = match source {
+            Source::File(file) => read_small_file(file, len)?,
+            Source::Memory(bytes) => bytes.to_vec(),
+        };
+        Body::bytes(inject(&page))
+    } else {
+        let pieces = vec![Piece::Region { offset: 0, len }, Piece::Bytes(SCRIPT.as_bytes().to_vec())];
+        Body { pieces, source: Some(source) }
+    };
+    let mut response = Response::new(Status::Ok, body);
+    response.field("Content-Type", HTML);
     Ok(response)
 }
 

@@ -18,6 +18,7 @@ use crate::http::cors::{preflight, preflight_response};
 use crate::http::exchange::{LoopState, Service};
 use crate::http::file_response::{file_response, FileVariants};
 use crate::http::listing_response::listing_response;
+use crate::http::live::inject;
 use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::http::target::{parse_target, UrlPath};
@@ -323,6 +324,11 @@ fn not_servable(site: &Site, state: &mut LoopState, error: &FileError, context: 
         }
         None => {
             state.note_resolved(|| format!("nothing servable: {error}{context}"));
+            let mut response = response;
+            if site.live_reload {
+                // An error page reloads itself when the file appears.
+                response.edit_page(inject);
+            }
             response
         }
     }

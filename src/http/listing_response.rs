@@ -10,6 +10,7 @@ use crate::http::accept::prefers_json;
 use crate::http::conditional::{Precondition, Validators};
 use crate::http::exchange::LoopState;
 use crate::http::file_response::check_preconditions;
+use crate::http::live::inject;
 use crate::http::request::RequestHead;
 use crate::http::response::{Response, Status};
 use crate::http::target::UrlPath;
@@ -33,13 +34,16 @@ pub fn listing_response(
     let format = if prefers_json(head.field_list("accept").as_deref()) { Format::Json } else { Format::Html };
     let listing = read_listing(site, path, view)?;
     state.note_resolved(|| describe(path, &listing, view, format));
-    let etag = listing_etag(&listing, format);
+    // With --live-reload the HTML page carries the script, so it is another representation.
+    let live = site.live_reload && format == Format::Html;
+    let etag = listing_etag(&listing, format, live);
     let mut response = match check_preconditions(head, &Validators { etag: &etag, last_modified: None }) {
         Precondition::Failed => return Ok(Response::error(Status::PreconditionFailed)),
         // The page is not rendered for a 304: the tag is made from what it would show.
         Precondition::NotModified => Response::not_modified(),
         Precondition::Proceed => {
             let (body, content_type) = match format {
+                Format::Html if live => (inject(&listing.html()), HTML),
                 Format::Html => (listing.html(), HTML),
                 Format::Json => (listing.json(), JSON),
             };
@@ -93,8 +97,9 @@ fn parse_view(query: Option<&str>) -> Result<View, RequestError> {
 /// costs reading the folder but not rendering it. Weak, because it promises the same listing,
 /// not the same bytes: it is what `If-None-Match` compares (weakly) and what `If-Match`, which
 /// needs a strong tag, never matches. HTML and JSON, and each sort, have tags of their own.
-fn listing_etag(listing: &Listing, format: Format) -> String {
-    format!("W/\"{:x}-{:016x}\"", listing.len(), listing.fingerprint(format))
+fn listing_etag(listing: &Listing, format: Format, live: bool) -> String {
+    let live = if live { "-live" } else { "" };
+    format!("W/\"{:x}-{:016x}{live}\"", listing.len(), listing.fingerprint(format))
 }
 
 fn describe(path: &UrlPath<'_>, listing: &Listing, view: View, format: Format) -> String {

@@ -13,6 +13,7 @@ pub mod file_response;
 pub mod handler;
 pub mod head;
 pub mod listing_response;
+pub mod live;
 pub mod range;
 pub mod request;
 pub mod response;

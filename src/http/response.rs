@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::files::body::Body;
+use crate::files::body::{Body, Piece};
 use crate::files::FileError;
 use crate::http::added_fields::AddedFields;
 use crate::http::date::Dates;
@@ -141,6 +141,21 @@ impl Response {
     /// on it. The answer to a CORS preflight (`http::cors`).
     pub fn no_content() -> Response {
         Response { content_length: None, ..Response::new(Status::NoContent, Body::empty()) }
+    }
+
+    /// A `200` whose body has no end but the connection's (a live-reload event stream, RFC
+    /// 9112 §6.3 item 8): no `Content-Length`; `body` is only what is sent with the head.
+    pub fn event_stream(body: Body) -> Response {
+        Response { content_length: None, ..Response::new(Status::Ok, body) }
+    }
+
+    /// Rewrites a page made in memory (an error page, a listing) with `edit`, keeping the
+    /// `Content-Length` its length: the live-reload script goes in this way.
+    pub fn edit_page(&mut self, edit: impl FnOnce(&[u8]) -> Vec<u8>) {
+        if let (Some(_), [Piece::Bytes(page)]) = (self.content_length, self.body.pieces.as_mut_slice()) {
+            *page = edit(page);
+            self.content_length = Some(self.body.len());
+        }
     }
 
     pub fn status(&self) -> Status {

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use log::{debug, log_enabled, trace, warn, Level};
 
 use crate::http::access_log::AccessRecord;
-use crate::http::exchange::{LoopState, Piece, RequestReader, Source, Transmission};
-use crate::limits::{LINGER_IDLE, LINGER_MAX_BYTES, LINGER_TIME};
+use crate::http::exchange::{EventStream, LoopState, Piece, RequestReader, Source, Transmission};
+use crate::limits::{LINGER_IDLE, LINGER_MAX_BYTES, LINGER_TIME, LIVE_PENDING_BYTES, TIMER_TICK};
 use crate::socket::sys::{self, Deferral};
 use crate::socket::Shared;
 
@@ -30,8 +30,29 @@ pub enum Next {
 
 enum State {
     ReadingHead(RequestReader),
-    Sending { out: Outgoing, linger: bool },
-    Lingering { started: Instant, drained: u64 },
+    Sending {
+        out: Outgoing,
+        linger: bool,
+        stream: Option<EventStream>,
+    },
+    Lingering {
+        started: Instant,
+        drained: u64,
+    },
+    /// A live-reload stream: its head is sent; what the HTTP side's `EventStream` gives on
+    /// each timer tick is sent as it comes, until the peer closes or the server stops.
+    Streaming(Streaming),
+}
+
+struct Streaming {
+    events: EventStream,
+    /// Bytes given and not yet sent (the client is slow to read): at most `LIVE_PENDING_BYTES`.
+    pending: Vec<u8>,
+    sent: usize,
+    /// When sending last made no progress, for the write timeout.
+    stalled_since: Option<Instant>,
+    /// Bytes the client sent on the stream, read and dropped.
+    drained: u64,
 }
 
 pub struct Connection {
@@ -82,6 +103,11 @@ impl Connection {
         matches!(&self.state, State::ReadingHead(reader) if reader.is_empty())
     }
 
+    /// A live-reload stream (or about to become one): it never finishes by itself.
+    pub fn is_stream(&self) -> bool {
+        matches!(&self.state, State::Streaming(_) | State::Sending { stream: Some(_), .. })
+    }
+
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
@@ -105,6 +131,7 @@ impl Connection {
                 State::ReadingHead(_) => self.read_head(shared, state),
                 State::Sending { .. } => self.send(shared),
                 State::Lingering { .. } => return self.drain(),
+                State::Streaming(_) => return self.stream_step(shared, Instant::now()),
             };
             match step {
                 Step::Continue => continue,
@@ -137,7 +164,79 @@ impl Connection {
                 narrate!(self, "linger over after draining {drained} bytes");
                 Next::Close
             }
+            State::Streaming(streaming) => {
+                if streaming.stalled_since.is_some_and(|since| now >= since + shared.limits.write_timeout) {
+                    warn!(
+                        "conn {} peer {}: live-reload stream made no write progress for {:?}, closing",
+                        self.id, self.peer, shared.limits.write_timeout
+                    );
+                    return Next::Close;
+                }
+                let State::Streaming(streaming) = &mut self.state else { return Next::Close };
+                if let Some(bytes) = streaming.events.poll(now) {
+                    if streaming.pending.len() - streaming.sent + bytes.len() > LIVE_PENDING_BYTES {
+                        narrate!(self, "stream: the client reads nothing; closing");
+                        return Next::Close;
+                    }
+                    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default().escape_ascii().to_string();
+                    streaming.pending.extend_from_slice(&bytes);
+                    narrate!(self, "stream: sending {} bytes ({first})", bytes.len());
+                }
+                self.stream_step(shared, now)
+            }
         }
+    }
+
+    /// A stream's step: reads and drops what the client sends (its close ends the stream),
+    /// then sends what is pending. Wakes again at the next timer tick, or when the socket can
+    /// take more.
+    fn stream_step(&mut self, shared: &Shared, now: Instant) -> Next {
+        let State::Streaming(streaming) = &mut self.state else { return Next::Close };
+        let mut sink = [0u8; 1024];
+        loop {
+            match (&self.stream).read(&mut sink) {
+                Ok(0) => {
+                    narrate!(self, "peer closed the stream");
+                    return Next::Close;
+                }
+                Ok(n) => {
+                    streaming.drained += n as u64;
+                    if streaming.drained > LINGER_MAX_BYTES {
+                        narrate!(self, "stream: the client sent more than {LINGER_MAX_BYTES} bytes; closing");
+                        return Next::Close;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    narrate!(self, "stream: recv failed: {e}");
+                    return Next::Close;
+                }
+            }
+        }
+        while streaming.sent < streaming.pending.len() {
+            match sys::send_bytes(&self.stream, &streaming.pending[streaming.sent..], false) {
+                Ok(n) => {
+                    streaming.sent += n;
+                    streaming.stalled_since = None;
+                    self.body_sent += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let since = *streaming.stalled_since.get_or_insert(now);
+                    self.deadline = since + shared.limits.write_timeout;
+                    return Next::Wait;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    narrate!(self, "stream: send failed: {e}");
+                    return Next::Close;
+                }
+            }
+        }
+        streaming.pending.clear();
+        streaming.sent = 0;
+        self.deadline = now + TIMER_TICK;
+        Next::Wait
     }
 
     fn read_head(&mut self, shared: &Shared, state: &mut LoopState) -> Step {
@@ -173,7 +272,7 @@ impl Connection {
 
     /// Takes over what the HTTP side answered and starts sending it.
     fn start_sending(&mut self, shared: &Shared, transmission: Transmission) {
-        let Transmission { bytes, head_len, rest, source, linger, record } = transmission;
+        let Transmission { bytes, head_len, rest, source, linger, record, stream } = transmission;
         if let Some(parsed) = &record.parsed {
             narrate!(self, "parsed {parsed}");
         }
@@ -197,11 +296,11 @@ impl Connection {
             written: 0,
             sent_from_file: 0,
         };
-        self.state = State::Sending { out, linger };
+        self.state = State::Sending { out, linger, stream };
     }
 
     fn send(&mut self, shared: &Shared) -> Step {
-        let State::Sending { out, linger } = &mut self.state else { return Step::Close };
+        let State::Sending { out, linger, stream } = &mut self.state else { return Step::Close };
         let result = out.write_to(&self.stream);
         self.body_sent = out.body_sent();
         match result {
@@ -211,6 +310,12 @@ impl Connection {
                     narrate!(self, "sent {} bytes (send {written}, sendfile {from_file})", written + from_file);
                 } else {
                     narrate!(self, "sent {written} bytes (send)");
+                }
+                if let Some(events) = stream.take() {
+                    narrate!(self, "stream open: parked; events are sent as they come");
+                    let streaming = Streaming { events, pending: Vec::new(), sent: 0, stalled_since: None, drained: 0 };
+                    self.state = State::Streaming(streaming);
+                    return Step::Continue;
                 }
                 if !*linger {
                     return Step::Close;

@@ -163,8 +163,9 @@ impl<'s> EventLoop<'s> {
         let _ = self.poller.delete(&self.shared.waker);
         // Connections that have sent nothing (a browser's preconnect, say) have no response
         // in flight to wait for: close them now rather than hold the exit for the drain time.
+        // Live-reload streams never finish: they end now too (the page reconnects later).
         for index in 0..self.slots.len() {
-            if self.slots[index].conn.as_ref().is_some_and(Connection::is_idle) {
+            if self.slots[index].conn.as_ref().is_some_and(|conn| conn.is_idle() || conn.is_stream()) {
                 self.remove(index);
             }
         }

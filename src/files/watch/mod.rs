@@ -30,3 +30,16 @@ pub use stat::{ChangeWatch, Stamp};
 
 /// Why a file could not be tracked (it is then served from disk).
 pub type Untracked = &'static str;
+
+// What changed, for live reload (`--live-reload`): `TreeWatch::changes(site, timeout)` names
+// the paths below the root that changed (dot-names only with `--hidden`). inotify with a
+// watch per folder on Linux; a walk compared every `LIVE_POLL_INTERVAL` elsewhere.
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
+mod tree_inotify;
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
+pub use tree_inotify::TreeWatch;
+
+#[cfg(any(feature = "portable", not(target_os = "linux")))]
+mod tree_stat;
+#[cfg(any(feature = "portable", not(target_os = "linux")))]
+pub use tree_stat::TreeWatch;
