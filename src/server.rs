@@ -14,12 +14,12 @@ use log::{debug, info, log_enabled, warn, Level};
 
 use crate::config::Config;
 use crate::files::site::{RootError, Site};
+use crate::files::watch::TreeWatch;
 use crate::http::access_log::{AccessLog, LineSink};
 use crate::http::added_fields::{AddedFields, HeaderError};
-use crate::limits::{DEFER_ACCEPT, FIXED_FDS, HANDOVER_GRACE, LIVE_STREAMS};
-use crate::files::watch::TreeWatch;
 use crate::http::exchange::Service;
 use crate::http::live::watch_and_publish;
+use crate::limits::{DEFER_ACCEPT, FIXED_FDS, HANDOVER_GRACE, LIVE_STREAMS};
 use crate::socket::acceptor::{Burst, SpareFd};
 use crate::socket::activation::{inherited_listener, ActivationError};
 use crate::socket::listener::{adopt_listener, bind_listener};
@@ -40,7 +40,10 @@ pub enum StartError {
     /// The listener systemd passed (`LISTEN_FDS`) is not one rawserve can serve.
     Activation(ActivationError),
     Setup(io::Error),
-    AccessLog { path: PathBuf, error: io::Error },
+    AccessLog {
+        path: PathBuf,
+        error: io::Error,
+    },
 }
 
 impl fmt::Display for StartError {

@@ -154,6 +154,7 @@ fn listings_and_not_found_pages_carry_the_script() {
         "X-Content-Type-Options",
         "ETag",
         "Cache-Control",
+        "Vary",
     ]);
 
     for target in ["/missing.html", "/.env"] {
@@ -162,6 +163,25 @@ fn listings_and_not_found_pages_carry_the_script() {
         assert_eq!(missing.body_text(), injected(&plain.get(target).body_text()), "{target}");
         let head = live.head(target);
         assert_eq!(head.content_length(), missing.body.len() as u64, "HEAD {target}");
+    }
+}
+
+#[test]
+fn the_roots_404_page_carries_the_script() {
+    let sandbox = site();
+    let page = "<!DOCTYPE html>\n<html><body><h1>Not here</h1></body></html>\n";
+    fs::write(sandbox.path().join("404.html"), page).expect("write");
+    let live = live_server(sandbox.path(), &[]);
+    let plain = plain_server(sandbox.path(), &[]);
+    for target in ["/missing", "/.env"] {
+        let missing = live.get(target);
+        missing.assert_status("HTTP/1.1 404 Not Found");
+        assert_eq!(plain.get(target).body_text(), page, "{target}");
+        assert_eq!(missing.body_text(), injected(page), "{target}");
+        assert_eq!(missing.content_length(), missing.body.len() as u64, "{target}");
+        let head = live.head(target);
+        assert_eq!(head.content_length(), missing.body.len() as u64, "HEAD {target}");
+        assert!(head.body.is_empty(), "HEAD {target}");
     }
 }
 

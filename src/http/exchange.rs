@@ -258,11 +258,10 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
                 transmission.stream = stream;
                 return transmission;
             }
-            let response =
-                catch_unwind(AssertUnwindSafe(|| respond(&head, service, state))).unwrap_or_else(|_| {
-                    log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
-                    Response::error(Status::InternalServerError).because("panic while answering")
-                });
+            let response = catch_unwind(AssertUnwindSafe(|| respond(&head, service, state))).unwrap_or_else(|_| {
+                log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
+                Response::error(Status::InternalServerError).because("panic while answering")
+            });
             (response, more_input || head.has_body)
         }
         Err(error) => {

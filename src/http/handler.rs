@@ -23,7 +23,7 @@ use crate::http::request::{Method, RequestHead};
 use crate::http::response::{Response, Status};
 use crate::http::target::{parse_target, UrlPath};
 use crate::http::RequestError;
-use crate::limits::SMALL_FILE_BYTES;
+use crate::limits::{LIVE_INJECT_MAX_BYTES, SMALL_FILE_BYTES};
 
 /// A folder's index pages, in the order they are looked for (nginx's and Apache's default
 /// order; `.htm` is what old tools and some Windows exports write).
@@ -339,8 +339,16 @@ fn not_servable(site: &Site, state: &mut LoopState, error: &FileError, context: 
 /// the same wall as any file: a `404.html` that is missing, a folder, or a link to a dotfile
 /// or out of the root is not used.
 fn not_found_page(site: &Site) -> Option<Response> {
-    let (file, metadata) = open_beneath(site, NOT_FOUND_PAGE).ok().filter(|(_, metadata)| metadata.is_file())?;
-    let mut response = Response::new(Status::NotFound, Body::region(Source::File(file), 0, metadata.len()));
+    let (mut file, metadata) = open_beneath(site, NOT_FOUND_PAGE).ok().filter(|(_, metadata)| metadata.is_file())?;
+    let body = if site.live_reload && metadata.len() <= LIVE_INJECT_MAX_BYTES {
+        // --live-reload: the page reloads itself when the missing file appears.
+        let mut page = Vec::with_capacity(metadata.len() as usize);
+        std::io::Read::read_to_end(&mut file, &mut page).ok()?;
+        Body::bytes(inject(&page))
+    } else {
+        Body::region(Source::File(file), 0, metadata.len())
+    };
+    let mut response = Response::new(Status::NotFound, body);
     response.field("Content-Type", HTML);
     Some(response)
 }
