@@ -17,6 +17,7 @@ use crate::files::site::{RootError, Site};
 use crate::http::exchange::Service;
 use crate::limits::{DEFER_ACCEPT, FIXED_FDS};
 use crate::socket::acceptor::{Burst, SpareFd};
+use crate::socket::deferral::AdaptiveDeferral;
 use crate::socket::listener::bind_listener;
 use crate::socket::pool::run_event_loops;
 use crate::socket::readiness::Waker;
@@ -82,6 +83,8 @@ impl Server {
         };
         let waker = Waker::new().map_err(StartError::Setup)?;
         let spare_fd = SpareFd::new(waker.as_fd());
+        // Linux's hold starts off and is switched on only while it saves work (socket/deferral.rs).
+        let deferral = AdaptiveDeferral::new(&listener, deferral);
         let shared = Shared {
             service: Service::new(site),
             listener,

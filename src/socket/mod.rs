@@ -3,6 +3,7 @@
 
 pub mod acceptor;
 pub mod connection;
+pub mod deferral;
 pub mod event_loop;
 pub mod listener;
 pub mod pool;
@@ -15,8 +16,8 @@ use std::time::Duration;
 
 use crate::http::exchange::Service;
 use acceptor::{Burst, SpareFd};
+use deferral::AdaptiveDeferral;
 use readiness::Waker;
-use sys::Deferral;
 
 /// The deadlines and the cap that bound every connection.
 #[derive(Debug, Clone, Copy)]
@@ -31,8 +32,9 @@ pub struct ConnectionLimits {
 pub struct Shared {
     pub service: Service,
     pub listener: TcpListener,
-    /// What the kernel does with connections that have sent nothing yet.
-    pub deferral: Deferral,
+    /// What the kernel does with connections that have sent nothing yet, switched on and off
+    /// by what the loops see.
+    pub deferral: AdaptiveDeferral,
     pub limits: ConnectionLimits,
     pub waker: Waker,
     /// Set on shutdown; the waker makes every loop look at it.
