@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rawserve vs nginx, connection-per-request, side by side on one generated document root.
+# rawserve vs nginx, h2o and a minimal C server, side by side on one generated document root.
 #
 #   bash benches/load.sh              # check tools, build, run, print one table
 #   bash benches/load.sh --install    # first install what is missing (apt-get, cargo install)
@@ -11,7 +11,12 @@
 #   LONG=0           1: also a 60 s run at 1000 connections per server (peak RSS, 10 s vs 60 s)
 #   LONG_DURATION=60 seconds of that run
 #   GENERATORS="wrk oha"          which load generators to use
-#   SCENARIOS="1k 64k 10m c1 c1000"   which scenarios to run (see below)
+#   SCENARIOS="1k 64k 10m c1 c1000 1k-ka c1-ka"   which scenarios to run (see below)
+#   PEERS="nginx h2o floor"       which servers to run beside rawserve: nginx (1 worker), h2o
+#                    (1 thread), floor (benches/floor.c, built with cc -O2: epoll, accept4, read
+#                    the head, one write of a fixed 1 KiB answer with a head as long as
+#                    rawserve's, close; the floor a closing server can reach; it serves only
+#                    the scenarios of /1k.html)
 #   EXTRA_THREADS=   --threads for extra rawserve rows, a list: "1 2 4" runs three more
 #                    rawserve servers. Default: 1, or the core count when rawserve's own
 #                    default already is one loop under the pinning (it follows the affinity
@@ -22,24 +27,33 @@
 #   NICE=0           niceness of the servers and generators; on a shared machine NICE=-10
 #                    (as root) keeps other work from taking their cores mid-run
 #
-# Scenarios (all requests say `Connection: close`; the server closes after each response):
+# Scenarios (the close ones: every request says `Connection: close`, wrk -H, oha
+# --disable-keepalive, so every server closes after each response):
 #   1k    GET /1k.html    (1 KiB)  at 50 connections
 #   64k   GET /64k.html   (64 KiB) at 50 connections
 #   10m   GET /10m.bin    (10 MiB) at 50 connections
 #   c1    GET /1k.html at 1 connection: latency
 #   c1000 GET /1k.html at 1000 connections: errors, peak RSS
+# Keep-alive (no `Connection` header, as most people run wrk and oha): nginx and h2o keep the
+# connection open (nginx's default keepalive_timeout 75 s); rawserve and the floor still
+# close after every response, so the client pays a TCP handshake per request there:
+#   1k-ka GET /1k.html at 50 connections, keep-alive
+#   c1-ka GET /1k.html at 1 connection, keep-alive
 #
-# Needs: nginx and wrk (Debian packages), oha (cargo install oha), taskset (util-linux),
-# python3 (formats the table: benches/load_report.py), cargo. Missing ones are named, with the
-# command that installs them, and the script stops; --install runs those commands.
+# Needs: nginx, h2o and wrk (Debian packages), cc (for the floor), oha (cargo install oha),
+# taskset (util-linux), python3 (formats the table: benches/load_report.py), cargo. Missing ones
+# are named, with the command that installs them, and the script stops; --install runs those
+# commands. A peer left out of PEERS is not needed.
 #
 # Output: a progress line per run on stderr, then one markdown table on stdout (medians over
-# the rounds; each rawserve figure also as a ratio to nginx's), then which runs were bound by
-# the generator, not the server. Save it with: bash benches/load.sh 2>&1 | tee load.txt
+# the rounds; each figure also as a ratio to nginx's, and p50 and req/s to h2o's and p50 to the
+# floor's), then which runs were bound by the generator, not the server. Save it with:
+# bash benches/load.sh 2>&1 | tee load.txt
 #
-# What it starts, and only that: rawserve (default threads, and one per EXTRA_THREADS) and
-# nginx (1 worker), all on 127.0.0.1, each pinned to core 0; the generators pinned to core 1.
-# Everything it starts is stopped by PID on exit, and its temp dir is removed.
+# What it starts, and only that: rawserve (default threads, and one per EXTRA_THREADS), nginx
+# (1 worker), h2o (1 thread) and the floor, all on 127.0.0.1, each pinned to core 0; the
+# generators pinned to core 1. Everything it starts is stopped by PID on exit, and its temp
+# dir is removed.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -47,7 +61,8 @@ DURATION=${DURATION:-10}
 LONG=${LONG:-0}
 LONG_DURATION=${LONG_DURATION:-60}
 GENERATORS=${GENERATORS:-wrk oha}
-SCENARIOS=${SCENARIOS:-1k 64k 10m c1 c1000}
+SCENARIOS=${SCENARIOS:-1k 64k 10m c1 c1000 1k-ka c1-ka}
+PEERS=${PEERS-nginx h2o floor}
 PAUSE=${PAUSE:-1}
 KEEP=${KEEP:-0}
 NICE=${NICE:-0}
@@ -68,8 +83,12 @@ for var in ROUNDS DURATION LONG_DURATION; do
 done
 [[ $PAUSE =~ ^[0-9]+$ ]] || { echo "load.sh: PAUSE must be a whole number of seconds, not '$PAUSE'" >&2; exit 2; }
 for scenario in $SCENARIOS; do
-  case $scenario in 1k | 64k | 10m | c1 | c1000) ;; *) echo "load.sh: unknown scenario '$scenario' (1k 64k 10m c1 c1000)" >&2; exit 2 ;; esac
+  case $scenario in 1k | 64k | 10m | c1 | c1000 | 1k-ka | c1-ka) ;; *) echo "load.sh: unknown scenario '$scenario' (1k 64k 10m c1 c1000 1k-ka c1-ka)" >&2; exit 2 ;; esac
 done
+for peer in $PEERS; do
+  case $peer in nginx | h2o | floor) ;; *) echo "load.sh: PEERS takes nginx, h2o and floor, not '$peer'" >&2; exit 2 ;; esac
+done
+has_peer() { [[ " $PEERS " == *" $1 "* ]]; }
 [[ $NICE =~ ^-?[0-9]+$ ]] || { echo "load.sh: NICE must be a whole number, not '$NICE'" >&2; exit 2; }
 [[ $LONG =~ ^[01]$ ]] || { echo "load.sh: LONG must be 0 or 1, not '$LONG'" >&2; exit 2; }
 
@@ -94,6 +113,8 @@ find_tool() {
 missing=()
 declare -A HOW=(
   [nginx]="apt-get install nginx        (Debian's package; the script runs it with its own config)"
+  [h2o]="apt-get install h2o          (Debian's package; the script runs it with its own config)"
+  [cc]="apt-get install gcc          (builds benches/floor.c)"
   [wrk]="apt-get install wrk"
   [oha]="cargo install oha --locked     (not packaged by Debian)"
   [taskset]="apt-get install util-linux"
@@ -102,7 +123,11 @@ declare -A HOW=(
 )
 check_tools() {
   missing=()
-  for tool in nginx $GENERATORS taskset python3; do
+  local peer_tools=()
+  has_peer nginx && peer_tools+=(nginx)
+  has_peer h2o && peer_tools+=(h2o)
+  has_peer floor && peer_tools+=(cc)
+  for tool in "${peer_tools[@]}" $GENERATORS taskset python3; do
     find_tool "$tool" >/dev/null || missing+=("$tool")
   done
   if [ -z "${RAWSERVE_BIN:-}" ] && ! find_tool cargo >/dev/null; then missing+=(cargo); fi
@@ -115,6 +140,8 @@ if [ ${#missing[@]} -gt 0 ] && [ "$INSTALL" = 1 ]; then
   for tool in "${missing[@]}"; do
     case "$tool" in
       nginx) apt_pkgs+=(nginx) ;;
+      h2o) apt_pkgs+=(h2o) ;;
+      cc) apt_pkgs+=(gcc) ;;
       wrk) apt_pkgs+=(wrk) ;;
       taskset) apt_pkgs+=(util-linux) ;;
       python3) apt_pkgs+=(python3) ;;
@@ -140,7 +167,9 @@ fi
 for gen in $GENERATORS; do
   case $gen in wrk | oha) ;; *) log "load.sh: GENERATORS takes wrk and/or oha, not '$gen'"; exit 2 ;; esac
 done
-NGINX=$(find_tool nginx)
+NGINX=$(find_tool nginx || true)
+H2O=$(find_tool h2o || true)
+CC=$(find_tool cc || true)
 WRK=$(find_tool wrk || true)
 OHA=$(find_tool oha || true)
 TASKSET=$(find_tool taskset)
@@ -273,7 +302,9 @@ loops_of() { # pid: how many event-loop threads rawserve started
 start_nginx() {
   local port pid
   port=$(free_port)
-  write_nginx_conf "$TMP/nginx" "$port" "$ROOT"
+  # Keep-alive on (nginx's default 75 s) for the -ka scenarios; a request that says
+  # `Connection: close` is closed after its response exactly as with keepalive_timeout 0.
+  write_nginx_conf "$TMP/nginx" "$port" "$ROOT" 75
   "$NGINX" -t -q -p "$TMP/nginx" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx.log" || {
     log "load.sh: nginx refused the config:"
     cat "$TMP/nginx.log" >&2
@@ -288,13 +319,79 @@ start_nginx() {
   PIDS[nginx]=$pid
 }
 
-# nginx's master and its workers; rawserve's one process.
+# h2o: one worker thread (num-threads 1, like nginx's one worker), keep-alive at its default,
+# no access log, no compression; as root it must be told to stay root to read the temp dir.
+start_h2o() {
+  local port pid dir=$TMP/h2o
+  port=$(free_port)
+  mkdir -p "$dir"
+  {
+    [ "$(id -u)" != 0 ] || echo "user: root"
+    cat <<EOF
+listen:
+  host: 127.0.0.1
+  port: $port
+num-threads: 1
+max-connections: 8192
+pid-file: $dir/h2o.pid
+error-log: $dir/error.log
+file.send-compressed: OFF
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $ROOT
+EOF
+  } >"$dir/h2o.conf"
+  "$H2O" -t -c "$dir/h2o.conf" >"$TMP/h2o.log" 2>&1 || {
+    log "load.sh: h2o refused the config:"
+    cat "$TMP/h2o.log" >&2
+    exit 2
+  }
+  "${PIN_SRV[@]}" "$H2O" -c "$dir/h2o.conf" >>"$TMP/h2o.log" 2>&1 &
+  pid=$!
+  STARTED+=("$pid")
+  wait_port "$port" "$pid" h2o
+  PORT[h2o]=$port
+  PIDS[h2o]=$pid
+}
+
+# benches/floor.c, with a head as long as rawserve's answer for /1k.html (same bytes on the wire).
+start_floor() {
+  local port pid head
+  "$CC" -O2 -o "$TMP/floor" "$HERE/floor.c" || { log "load.sh: cc could not build benches/floor.c"; exit 2; }
+  head=$(head_bytes "${PORT[rawserve]}" /1k.html)
+  [[ $head =~ ^[0-9]+$ ]] || { log "load.sh: could not read the length of rawserve's head for /1k.html"; exit 2; }
+  port=$(free_port)
+  "${PIN_SRV[@]}" "$TMP/floor" "$port" "$head" >"$TMP/floor.log" 2>&1 &
+  pid=$!
+  STARTED+=("$pid")
+  wait_port "$port" "$pid" floor
+  PORT[floor]=$port
+  PIDS[floor]=$pid
+}
+
+# The length of a server's response head for PATH, blank line included.
+head_bytes() { # port path
+  "$PYTHON" - "$1" "$2" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % sys.argv[2].encode())
+data = b""
+while b"\r\n\r\n" not in data:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(data.index(b"\r\n\r\n") + 4 if b"\r\n\r\n" in data else "none")
+EOF
+}
+
+# A server's process and its children (nginx's master and worker; h2o's crash-report helper).
 server_pids() { # key
   local master=${PIDS[$1]}
   echo "$master"
-  if [ "$1" = nginx ]; then
-    cat /proc/"$master"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$' || true
-  fi
+  cat /proc/"$master"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -v '^$' || true
 }
 
 cpu_ticks() { # pids... -> utime+stime summed
@@ -347,23 +444,34 @@ if [ -z "${EXTRA_THREADS:-}" ]; then
   if [ "$DEFAULT_LOOPS" = 1 ]; then EXTRA_THREADS=$CORES; else EXTRA_THREADS=1; fi
 fi
 [ "$EXTRA_THREADS" != none ] || EXTRA_THREADS=""
-SERVERS=(rawserve nginx)
+SERVERS=(rawserve)
 for n in $EXTRA_THREADS; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { log "load.sh: EXTRA_THREADS takes thread counts, not '$n'"; exit 2; }
   start_rawserve "rawserve-t$n" "$n"
   SERVERS+=("rawserve-t$n")
   LABEL_OF[rawserve-t$n]="rawserve --threads $n"
 done
-start_nginx
+for peer in $PEERS; do
+  "start_$peer"
+  SERVERS+=("$peer")
+done
 LABEL_OF[rawserve]="rawserve ($DEFAULT_LOOPS loop$([ "$DEFAULT_LOOPS" = 1 ] || echo s), default)"
 LABEL_OF[nginx]="nginx (1 worker)"
+LABEL_OF[h2o]="h2o (1 thread)"
+LABEL_OF[floor]="C floor (benches/floor.c)"
 
-scenario_path() { case $1 in 1k | c1 | c1000) echo /1k.html ;; 64k) echo /64k.html ;; 10m) echo /10m.bin ;; esac; }
-scenario_conns() { case $1 in c1) echo 1 ;; c1000 | c1000-long) echo 1000 ;; *) echo 50 ;; esac; }
+scenario_path() { case $1 in 1k | c1 | c1000 | 1k-ka | c1-ka) echo /1k.html ;; 64k) echo /64k.html ;; 10m) echo /10m.bin ;; esac; }
+scenario_conns() { case $1 in c1 | c1-ka) echo 1 ;; c1000 | c1000-long) echo 1000 ;; *) echo 50 ;; esac; }
+# The -ka scenarios send no `Connection` header (keep-alive where the server allows it).
+scenario_keepalive() { [[ $1 == *-ka ]]; }
+# The floor answers every path with its fixed 1 KiB: it runs only where that is the file asked for.
+serves() { [ "$1" != floor ] || [ "$(scenario_path "$2")" = /1k.html ]; }
 
 # Every server must serve the same bytes before anything is measured.
 for key in "${SERVERS[@]}"; do
-  for f in 1k.html 64k.html 10m.bin; do
+  files=(1k.html 64k.html 10m.bin)
+  [ "$key" != floor ] || files=(1k.html)
+  for f in "${files[@]}"; do
     got=$(
       exec 3<>"/dev/tcp/127.0.0.1/${PORT[$key]}"
       printf 'GET /%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$f" >&3
@@ -396,19 +504,23 @@ run_one() { # round scenario gen key duration
   s0=$(ksirq_ticks "$KSIRQ_SRV")
   g0=$(ksirq_ticks "$KSIRQ_GEN")
   t0=$(date +%s.%N)
+  # Close scenarios: wrk -H 'Connection: close', oha --disable-keepalive (which also sends it).
+  local close_args=()
   case $gen in
     wrk)
+      scenario_keepalive "$scenario" || close_args=(-H "Connection: close")
       # One wrk thread: the generator has one core.
       timeout $((dur + 30)) "${PIN_GEN[@]}" bash -c \
-        '"$1" -t1 -c"$2" -d"$3"s --timeout 5s --latency -H "Connection: close" "$4" >"$5" 2>&1; rc=$?
+        '"$1" -t1 -c"$2" -d"$3"s --timeout 5s --latency "${@:7}" "$4" >"$5" 2>&1; rc=$?
          read -r s </proc/$$/stat; echo "$s" >"$6"; exit $rc' \
-        _ "$WRK" "$conns" "$dur" "$url" "$out" "$statf" || rc=$?
+        _ "$WRK" "$conns" "$dur" "$url" "$out" "$statf" "${close_args[@]}" || rc=$?
       ;;
     oha)
+      scenario_keepalive "$scenario" || close_args=(--disable-keepalive)
       timeout $((dur + 30)) "${PIN_GEN[@]}" bash -c \
-        '"$1" -z "$3"s -c "$2" --disable-keepalive --no-tui --output-format json "$4" >"$5" 2>"$5.err"; rc=$?
+        '"$1" -z "$3"s -c "$2" "${@:7}" --no-tui --output-format json "$4" >"$5" 2>"$5.err"; rc=$?
          read -r s </proc/$$/stat; echo "$s" >"$6"; exit $rc' \
-        _ "$OHA" "$conns" "$dur" "$url" "$out" "$statf" || rc=$?
+        _ "$OHA" "$conns" "$dur" "$url" "$out" "$statf" "${close_args[@]}" || rc=$?
       ;;
   esac
   t1=$(date +%s.%N)
@@ -430,7 +542,9 @@ run_one() { # round scenario gen key duration
 log ""
 for key in "${SERVERS[@]}"; do log "${LABEL_OF[$key]} on 127.0.0.1:${PORT[$key]}, pid ${PIDS[$key]}"; done
 log "pinning: $PINNING; $ROUNDS rounds x $DURATION s; scenarios: $SCENARIOS; generators: $GENERATORS"
-total_runs=$((ROUNDS * $(wc -w <<<"$SCENARIOS") * $(wc -w <<<"$GENERATORS") * ${#SERVERS[@]}))
+pairs=0
+for scenario in $SCENARIOS; do for key in "${SERVERS[@]}"; do serves "$key" "$scenario" && pairs=$((pairs + 1)); done; done
+total_runs=$((ROUNDS * pairs * $(wc -w <<<"$GENERATORS")))
 log "$total_runs runs, about $((total_runs * (DURATION + PAUSE + 1) / 60 + 1)) minutes$([ "$LONG" = 1 ] && echo ", plus ${#SERVERS[@]} x $LONG_DURATION s long runs")"
 
 # Warm up: page cache, first-touch allocations, TCP state.
@@ -445,6 +559,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for scenario in $SCENARIOS; do
     for gen in $GENERATORS; do
       for key in "${order[@]}"; do
+        serves "$key" "$scenario" || continue
         run_one "$round" "$scenario" "$gen" "$key" "$DURATION"
       done
     done
@@ -452,6 +567,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 if [ "$LONG" = 1 ]; then
   for key in "${SERVERS[@]}"; do
+    [ "$key" != floor ] || continue
     run_one long c1000-long wrk "$key" "$LONG_DURATION"
   done
 fi
@@ -461,10 +577,10 @@ fi
 # ---------------------------------------------------------------------------------------
 {
   echo "machine=$CORES cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r)"
-  echo "versions=rawserve $("$RAWSERVE" --version | awk '{print $2}'); $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'); $([ -z "$WRK" ] || "$WRK" -v 2>&1 | head -n 1 | awk '{print "wrk " $2}'); $([ -z "$OHA" ] || "$OHA" --version 2>&1 | head -n 1)"
+  echo "versions=rawserve $("$RAWSERVE" --version | awk '{print $2}'); $(has_peer nginx && "$NGINX" -v 2>&1 | sed 's/^nginx version: //'); $(has_peer h2o && "$H2O" --version 2>&1 | head -n 1 | sed 's/ version / /'); $(has_peer floor && "$CC" --version | head -n 1); $([ -z "$WRK" ] || "$WRK" -v 2>&1 | head -n 1 | awk '{print "wrk " $2}'); $([ -z "$OHA" ] || "$OHA" --version 2>&1 | head -n 1)"
   echo "pinning=$PINNING"
   echo "cores=${SRV_CORE:-}:${GEN_CORE:-}"
-  echo "settings=ROUNDS=$ROUNDS DURATION=$DURATION LONG=$LONG; 1k/64k/10m at 50 connections, c1 = 1 connection, c1000 = 1000 connections; every request 'Connection: close'"
+  echo "settings=ROUNDS=$ROUNDS DURATION=$DURATION LONG=$LONG; 1k/64k/10m at 50 connections, c1 = 1 connection, c1000 = 1000 connections: every request 'Connection: close'; 1k-ka (50 connections) and c1-ka (1) without a Connection header: nginx and h2o keep the connection, rawserve and the floor close it"
   echo "rss_reset=$RSS_RESET"
   for key in "${SERVERS[@]}"; do echo "label.$key=${LABEL_OF[$key]}"; done
   echo "kernel=tcp_max_tw_buckets=$(cat /proc/sys/net/ipv4/tcp_max_tw_buckets) somaxconn=$(cat /proc/sys/net/core/somaxconn) tcp_tw_reuse=$(cat /proc/sys/net/ipv4/tcp_tw_reuse) ip_local_port_range=$(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range)"
@@ -477,6 +593,12 @@ for key in "${SERVERS[@]}"; do
     grep -iE 'panic|error' "$TMP/$key.log" | sort | uniq -c | sort -rn | head -n 5 >&2
   fi
 done
+# h2o's error log also says when it started; anything else is worth a look.
+h2o_notes=$(grep -vE '^\[INFO\]|is ready to serve requests' "$TMP/h2o/error.log" 2>/dev/null || true)
+if [ -n "$h2o_notes" ]; then
+  log "note: h2o's error log (top lines):"
+  sort <<<"$h2o_notes" | uniq -c | sort -rn | head -n 5 >&2
+fi
 if [ -s "$TMP/nginx/error.log" ]; then
   log "note: nginx's error log (top lines):"
   sed -E 's/^[0-9\/: ]+//; s/[0-9]+#[0-9]+: \*[0-9]+ //' "$TMP/nginx/error.log" | sort | uniq -c | sort -rn | head -n 5 >&2

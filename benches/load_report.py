@@ -234,7 +234,9 @@ def report(runs_path, clk_tck, meta_path):
     for run in runs:
         if run["server"] not in servers:
             servers.append(run["server"])
-    servers.sort(key=lambda s: (s != "rawserve", s == "nginx", s))
+    # rawserve's rows first, then the peers: nginx (the baseline of every ×), h2o, the floor.
+    peer_order = {"nginx": 1, "h2o": 2, "floor": 3}
+    servers.sort(key=lambda s: (peer_order.get(s, 0), s != "rawserve", s))
     scenarios, gens = [], []
     for run in runs:
         if run["scenario"] not in scenarios:
@@ -268,7 +270,7 @@ def report(runs_path, clk_tck, meta_path):
         }
 
     print()
-    print("## rawserve vs nginx, connection per request")
+    print("## rawserve vs nginx, h2o and a C floor")
     print()
     for key in ("machine", "versions", "pinning", "settings", "kernel", "load"):
         if key in meta:
@@ -277,12 +279,14 @@ def report(runs_path, clk_tck, meta_path):
     header = [
         "scenario", "gen", "server", "req/s", "±%", "MiB/s", "p50 ms", "p99 ms", "sock err", "non-2xx",
         "CPU µs/conn", "user µs", "segs/conn", "srv %", "gen %", "core0 %", "core1 %", "ksoftirqd0 %", "others %", "peak RSS MiB", "× req/s", "× MiB/s", "× p50", "× p99",
-        "× CPU/conn", "× RSS", "bound by",
+        "× CPU/conn", "× RSS", "× h2o req/s", "× h2o p50", "× floor p50", "bound by",
     ]
     rows = []
     for scenario in scenarios:
         for gen in gens:
             base = agg.get((scenario, gen, "nginx"))
+            h2o = agg.get((scenario, gen, "h2o"))
+            floor = agg.get((scenario, gen, "floor"))
             for server in servers:
                 a = agg.get((scenario, gen, server))
                 if a is None:
@@ -293,6 +297,12 @@ def report(runs_path, clk_tck, meta_path):
                 def r(x, y, is_base=is_base):
                     return "1" if is_base else ratio(x, y) if y is not None else "-"
 
+                def against(peer, field, a=a, server=server):
+                    # A server against a peer other than nginx: "1" on the peer's own row.
+                    if peer is None:
+                        return "-"
+                    return "1" if peer is a else ratio(a[field], peer[field])
+
                 rows.append([
                     scenario, gen, label, fmt(a["rps"]), fmt(a["spread"]), fmt(a["mibps"], 1), fmt(a["p50"], 2),
                     fmt(a["p99"], 2), str(a["errors"]), str(a["non2xx"]), fmt(a["cpu_us"], 1), fmt(a["user_us"], 1), fmt(a["segs"], 1), fmt(a["srv_pct"]),
@@ -302,6 +312,7 @@ def report(runs_path, clk_tck, meta_path):
                     r(a["rps"], base and base["rps"]), r(a["mibps"], base and base["mibps"]),
                     r(a["p50"], base and base["p50"]), r(a["p99"], base and base["p99"]),
                     r(a["cpu_us"], base and base["cpu_us"]), r(a["rss_mib"], base and base["rss_mib"]),
+                    against(h2o, "rps"), against(h2o, "p50"), against(floor, "p50"),
                     bound(a["srv_pct"], a["gen_pct"], a["others_pct"]),
                 ])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
@@ -326,8 +337,11 @@ def report(runs_path, clk_tck, meta_path):
         )
     )
     print(
-        "× = rawserve / nginx in the same scenario and generator: above 1 is better for req/s and MiB/s, below 1 is"
-        " better for latency, CPU µs/conn and RSS. CPU µs/conn = server utime+stime over the run / requests completed"
+        "× = this server / nginx in the same scenario and generator: above 1 is better for req/s and MiB/s, below 1 is"
+        " better for latency, CPU µs/conn and RSS; × h2o req/s, × h2o p50 and × floor p50 are the same against h2o and"
+        " against the C floor (benches/floor.c: accept, read, one write of a fixed 1 KiB answer, close; only the"
+        " /1k.html scenarios). The -ka scenarios send no Connection header: nginx and h2o keep the connection open,"
+        " rawserve and the floor close after every response, so their clients pay a TCP handshake per request. CPU µs/conn = server utime+stime over the run / requests completed"
         " (nginx: master + worker); user µs = the part of it in user space (the server's own code; the rest is"
         " the kernel: TCP, and on loopback also the client's receive path, run in the sender's context); segs/conn ="
         " TCP segments sent on the whole machine (/proc/net/snmp OutSegs) per request, both directions on loopback."

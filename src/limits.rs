@@ -62,6 +62,21 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 /// least twice as long, and counted against it.
 pub const DEFER_ACCEPT: Duration = Duration::from_secs(1);
 
+/// The deferral is switched on only while it saves work (`socket/deferral.rs`): when, among
+/// `DEFER_WINDOW` connections accepted without it, `DEFER_BUSY_PARKS` found no request yet and
+/// had to wait on epoll beside other connections. At one connection at a time the request is
+/// almost always there at accept (wrk -c1: 1.02 context switches per request with or without
+/// the deferral), and holding the connection in the kernel only moves the server's wake-up
+/// from the handshake to the request, onto the client's critical path; at 50 connections
+/// without it 57 % of connections waited (`benches/results/single-connection-2026-12-02.md`).
+pub const DEFER_WINDOW: u32 = 64;
+pub const DEFER_BUSY_PARKS: u32 = 8;
+
+/// While the deferral is on, it is switched off this often to look again: the next
+/// `DEFER_WINDOW` connections show whether it still saves anything (at 20,000 connections a
+/// second that look costs a few milliseconds of parked connections a second).
+pub const DEFER_PROBE: Duration = Duration::from_secs(1);
+
 /// The head buffer a connection starts with; it doubles up to `MAX_HEAD_BYTES` (+1, so "too
 /// large" can be told from "exactly full"). Browsers' heads are 300–1500 bytes.
 pub const INITIAL_HEAD_BUFFER: usize = 2048;

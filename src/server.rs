@@ -23,6 +23,7 @@ use crate::limits::{DEFER_ACCEPT, FIXED_FDS, HANDOVER_GRACE, LIVE_STREAMS};
 use crate::socket::acceptor::{Burst, SpareFd};
 use crate::socket::activation::{inherited_listener, ActivationError};
 use crate::socket::listener::{adopt_listener, bind_listener};
+use crate::socket::deferral::AdaptiveDeferral;
 use crate::socket::pool::run_event_loops;
 use crate::socket::readiness::Waker;
 use crate::socket::sys::{prepare_handover, Handover};
@@ -163,6 +164,8 @@ impl Server {
         let spare_fd = SpareFd::new(waker.as_fd());
         // Streams are connections too: at most half the cap, so they never crowd out requests.
         let streams = LIVE_STREAMS.min(limits.max_connections / 2).max(1);
+        // Linux's hold starts off and is switched on only while it saves work (socket/deferral.rs).
+        let deferral = AdaptiveDeferral::new(&listener, deferral);
         let shared = Shared {
             service: Service { added, access_log, ..Service::with_stream_cap(site, streams) },
             listener,

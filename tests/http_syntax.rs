@@ -393,9 +393,10 @@ fn head_timeout_gives_408_for_silence_and_for_a_partial_head() {
 
 #[test]
 fn a_silent_connection_gets_408_at_the_head_timeout_even_when_the_kernel_held_it() {
-    // With a head timeout of 2 s or more the listener uses TCP_DEFER_ACCEPT, so a client that
-    // sends nothing reaches the server only after about a second. The 408 must still come
-    // at the timeout counted from the connect, not a second later.
+    // With a head timeout of 2 s or more the listener may use TCP_DEFER_ACCEPT; an idle server
+    // keeps it off (socket/deferral.rs), so this silent client is accepted at once and its 408
+    // comes at the timeout. The next test switches the hold on, where a client that sends
+    // nothing reaches the server only after about a second: the same 408, not a second later.
     let server = TestServer::start_with(&["--head-timeout", "3"]);
     let started = std::time::Instant::now();
     let mut stream = server.connect();
@@ -526,4 +527,37 @@ fn head_requests_refused_before_parsing_have_no_body() {
         .request("HEAD /a.txt HTTP/2.0\r\nHost: h\r\n\r\n")
         .assert_head_response("HTTP/1.1 505 HTTP Version Not Supported");
     server.request("HEAD /a.txt HTTP/1.1\r\n\r\n").assert_head_response("HTTP/1.1 400 Bad Request");
+}
+
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
+#[test]
+fn a_busy_server_switches_the_hold_on_and_still_answers_a_silent_connection_at_the_head_timeout() {
+    // An idle server keeps TCP_DEFER_ACCEPT off (socket/deferral.rs); connections that wait for
+    // their requests beside others switch it on. Twelve partial heads at once are such
+    // connections (DEFER_BUSY_PARKS is 8).
+    use std::io::Write;
+    let server = TestServer::start_debug(&["--head-timeout", "3"]);
+    assert_eq!(server.log_lines_containing("TCP_DEFER_ACCEPT 1s on"), 0, "on while idle:\n{}", server.log_tail(20));
+    let partial: Vec<_> = (0..12)
+        .map(|_| {
+            let mut stream = server.connect();
+            stream.write_all(b"GET / HTTP/1.1\r\n").expect("partial head");
+            stream
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    while server.log_lines_containing("TCP_DEFER_ACCEPT 1s on") == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the hold never went on:\n{}", server.log_tail(30));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Now the kernel holds a silent connection for the defer second; the 408 still comes at
+    // the head timeout counted from the connect.
+    let started = std::time::Instant::now();
+    let mut silent = server.connect();
+    let raw = support::read_to_eof(&mut silent);
+    let elapsed = started.elapsed();
+    Response::parse(&raw).assert_error("HTTP/1.1 408 Request Timeout");
+    assert!(elapsed >= Duration::from_millis(2800), "408 after only {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(3700), "408 after {elapsed:?}: the kernel's hold was not counted");
+    drop(partial);
 }

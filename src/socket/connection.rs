@@ -16,7 +16,7 @@ use log::{debug, log_enabled, trace, warn, Level};
 use crate::http::access_log::AccessRecord;
 use crate::http::exchange::{EventStream, LoopState, Piece, RequestReader, Source, Transmission};
 use crate::limits::{LINGER_IDLE, LINGER_MAX_BYTES, LINGER_TIME, LIVE_PENDING_BYTES, TIMER_TICK};
-use crate::socket::sys::{self, Deferral};
+use crate::socket::sys;
 use crate::socket::Shared;
 
 /// What the event loop should do with the connection after a step.
@@ -112,12 +112,12 @@ impl Connection {
         self.deadline
     }
 
-    /// The first step, right after accept. With `TCP_DEFER_ACCEPT` the kernel queues a
-    /// connection once data has arrived or after holding it for the defer time: one with
-    /// nothing to read has been connected that long already, and its head deadline counts it.
-    pub fn start(&mut self, shared: &Shared, state: &mut LoopState) -> Next {
+    /// The first step, right after accept. While `TCP_DEFER_ACCEPT` is on (`held`) the kernel
+    /// queues a connection once data has arrived or after holding it for the defer time: one
+    /// with nothing to read has been connected that long already, and its head deadline counts it.
+    pub fn start(&mut self, shared: &Shared, state: &mut LoopState, held: Option<Duration>) -> Next {
         let next = self.on_ready(shared, state);
-        if let (Next::Wait, true, Deferral::Held(held)) = (&next, self.is_idle(), shared.deferral) {
+        if let (Next::Wait, true, Some(held)) = (&next, self.is_idle(), held) {
             narrate!(self, "arrived silent: the kernel held it {held:?} (TCP_DEFER_ACCEPT)");
             self.deadline = self.deadline.checked_sub(held).unwrap_or(self.deadline);
         }

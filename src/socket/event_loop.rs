@@ -122,6 +122,8 @@ impl<'s> EventLoop<'s> {
         if self.drain_deadline.is_some() || self.paused_until.is_some() {
             return;
         }
+        // Read before accepting: a connection accepted in this batch was held if the hold was on.
+        let held = self.shared.deferral.held();
         let mut admitted = Vec::new();
         let stop = accept_batch(self.shared, &mut self.state, |stream, peer, now| admitted.push((stream, peer, now)));
         for (stream, peer, now) in admitted {
@@ -129,7 +131,11 @@ impl<'s> EventLoop<'s> {
             let conn = Connection::new(id, stream, peer, self.shared, now);
             let index = self.insert(conn);
             // Serve it now: with TCP_DEFER_ACCEPT (or on loopback) the request is already there.
-            self.drive(index, |conn, shared, state| conn.start(shared, state));
+            self.drive(index, |conn, shared, state| conn.start(shared, state, held));
+            // Had to wait for its request while this loop has others open: the hold would have
+            // saved that (socket/deferral.rs).
+            let waited_beside_others = self.slots[index].parked && self.live > 1;
+            self.shared.deferral.accepted(&self.shared.listener, now, waited_beside_others);
         }
         if stop == AcceptStop::Pause {
             self.pause_accepting();

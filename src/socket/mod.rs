@@ -4,6 +4,7 @@
 pub mod acceptor;
 pub mod activation;
 pub mod connection;
+pub mod deferral;
 pub mod event_loop;
 pub mod listener;
 pub mod pool;
@@ -16,8 +17,8 @@ use std::time::Duration;
 
 use crate::http::exchange::Service;
 use acceptor::{Burst, SpareFd};
+use deferral::AdaptiveDeferral;
 use readiness::Waker;
-use sys::Deferral;
 
 /// The deadlines and the cap that bound every connection.
 #[derive(Debug, Clone, Copy)]
@@ -48,8 +49,9 @@ pub struct Shared {
     pub origin: ListenerOrigin,
     /// Set when shutdown was asked for; `stopping` follows, at once or after a handover.
     pub shutdown_requested: AtomicBool,
-    /// What the kernel does with connections that have sent nothing yet.
-    pub deferral: Deferral,
+    /// What the kernel does with connections that have sent nothing yet, switched on and off
+    /// by what the loops see.
+    pub deferral: AdaptiveDeferral,
     pub limits: ConnectionLimits,
     pub waker: Waker,
     /// Set on shutdown; the waker makes every loop look at it.

@@ -60,6 +60,13 @@ pub fn defer_until_data(socket: &Socket, _defer: Duration) -> io::Result<Deferra
     Ok(Deferral::UntilData)
 }
 
+/// Only Linux's hold (`Deferral::Held`) is switched: FreeBSD's accept filter never hands a
+/// silent connection over and costs a client nothing once its data is there (no hold time),
+/// and macOS has no deferral. Never called here.
+pub fn switch_hold(_listener: &TcpListener, _hold: Option<std::time::Duration>) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 /// macOS has no way to defer accept; the head deadline still holds for silent connections.
 #[cfg(all(target_os = "macos", not(feature = "portable")))]
 pub use super::portable::defer_until_data;

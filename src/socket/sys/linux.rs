@@ -26,6 +26,14 @@ pub fn defer_until_data(socket: &Socket, defer: Duration) -> io::Result<Deferral
     Ok(Deferral::Held(Duration::from_secs(seconds as u64)))
 }
 
+/// Switches `TCP_DEFER_ACCEPT` on an existing listener: the kernel reads the option for each
+/// handshake it completes, so the change applies to the next connection. `None` turns it off
+/// (connections already held are handed over when their data or the SYN-ACK timer comes).
+pub fn switch_hold(listener: &TcpListener, hold: Option<Duration>) -> io::Result<()> {
+    let seconds = hold.map_or(0, |hold| libc::c_int::try_from(hold.as_secs()).unwrap_or(libc::c_int::MAX).max(1));
+    set_int_option(listener, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, seconds)
+}
+
 /// `accept4` with `SOCK_NONBLOCK | SOCK_CLOEXEC`: the connection comes out ready in one syscall.
 #[cfg_attr(feature = "portable", allow(dead_code))]
 pub fn accept_nonblocking(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {

@@ -17,6 +17,8 @@
 //! - `listener_options`: options accepted sockets inherit (`TCP_NOTSENT_LOWAT`, `TCP_NOPUSH`).
 //! - `defer_until_data`: asks the kernel to hand over connections once they have data; says
 //!   what it got (`Deferral`).
+//! - `switch_hold`: turns a `Deferral::Held` listener's hold on or off while it listens
+//!   (Linux; `socket/deferral.rs` decides when).
 //! - `send_bytes(more)`: one `send` that never raises SIGPIPE; `more` says that what follows
 //!   is more data or the close, so the system may hold a partial segment until then.
 //! - `send_region`: sends bytes `offset..offset + len` of a file; `Ok(0)` only when the file
@@ -45,7 +47,7 @@ use bsd as system;
 #[cfg(any(feature = "portable", target_os = "macos"))]
 mod portable;
 
-pub use system::{listener_options, prepare_handover, replace_fd, send_bytes};
+pub use system::{listener_options, prepare_handover, replace_fd, send_bytes, switch_hold};
 
 #[cfg(feature = "portable")]
 pub use portable::{accept_nonblocking, defer_until_data, send_region};
