@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn the_hold_starts_off_goes_on_when_connections_wait_beside_others_and_off_again_to_look() {
         let (listener, offered) =
-            bind_listener("127.0.0.1:0".parse().expect("addr"), Some(DEFER_ACCEPT)).expect("bind");
+            bind_listener("127.0.0.1:0".parse().expect("addr"), Some(DEFER_ACCEPT), false).expect("bind");
         assert_eq!(offered, Deferral::Held(DEFER_ACCEPT));
         let deferral = AdaptiveDeferral::new(&listener, offered);
         assert_eq!(defer_accept_option(&listener), 0, "an idle server starts without the hold");
@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn a_listener_without_a_hold_is_never_switched() {
-        let (listener, offered) = bind_listener("127.0.0.1:0".parse().expect("addr"), None).expect("bind");
+        let (listener, offered) = bind_listener("127.0.0.1:0".parse().expect("addr"), None, false).expect("bind");
         let deferral = AdaptiveDeferral::new(&listener, offered);
         for _ in 0..DEFER_WINDOW {
             deferral.accepted(&listener, Instant::now(), true);
