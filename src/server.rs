@@ -83,7 +83,10 @@ impl Server {
         let waker = Waker::new().map_err(StartError::Setup)?;
         let spare_fd = SpareFd::new(waker.as_fd());
         let shared = Shared {
-            service: Service::new(site),
+            service: match std::path::absolute(&config.root) {
+                Ok(path) => Service::following(site, &path),
+                Err(_) => Service::new(site),
+            },
             listener,
             deferral,
             limits,

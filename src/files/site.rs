@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,6 +23,9 @@ pub struct Site {
     pub file_cache: bool,
     /// Tells sites apart in per-thread memory (tests and benches open several per thread).
     pub id: u64,
+    /// The opened root's (device, inode): a deploy that makes the path name another folder
+    /// changes it (`files::deploy`).
+    pub device_inode: (u64, u64),
 }
 
 /// Why the root cannot be served; `main` turns each into a one-line message.
@@ -65,8 +68,29 @@ impl Site {
             .open(&canonical)
             .map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
         std::fs::read_dir(&canonical).map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
+        let opened = root_dir.metadata().map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
+        if !opened.is_dir() {
+            return Err(RootError::NotADirectory(root.to_path_buf()));
+        }
+        let device_inode = (opened.dev(), opened.ino());
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        Ok(Site { root: canonical, root_dir, listing, hidden, cache_control, file_cache: true, id })
+        Ok(Site { root: canonical, root_dir, listing, hidden, cache_control, file_cache: true, id, device_inode })
+    }
+
+    /// What `path` names now, served with the same policies (a deploy swapped the folder).
+    pub fn reopen(&self, path: &Path) -> Result<Site, RootError> {
+        let site = Site::open(path, self.listing, self.hidden, self.cache_control.clone())?;
+        Ok(Site { file_cache: self.file_cache, ..site })
+    }
+
+    /// The same tree and policies, through a second fd (same `id`: per-loop memory stays valid).
+    pub fn try_clone(&self) -> io::Result<Site> {
+        Ok(Site {
+            root: self.root.clone(),
+            root_dir: self.root_dir.try_clone()?,
+            cache_control: self.cache_control.clone(),
+            ..*self
+        })
     }
 }

@@ -6,10 +6,12 @@
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 
-use log::{log_enabled, Level};
+use log::{debug, log_enabled, warn, Level};
 
 pub use crate::files::body::{Piece, Source};
+use crate::files::deploy::{FollowedRoot, HeldSite};
 use crate::files::site::Site;
 use crate::files::FileMemory;
 use crate::http::access_log::{escape_for_log, AccessRecord};
@@ -22,15 +24,38 @@ use crate::http::syntax::first_line;
 use crate::http::RequestError;
 use crate::limits::{INITIAL_HEAD_BUFFER, MAX_HEAD_BYTES};
 
-/// What is served, and how: the state every event loop shares, read-only.
-#[derive(Debug)]
+/// What is served, and how: the state every event loop shares.
 pub struct Service {
+    /// The tree opened at start, with its policies; what requests are answered from unless
+    /// the root's path is followed.
     pub site: Site,
+    /// The root's path, followed across deploys (`files::deploy`).
+    pub deploys: Option<FollowedRoot>,
 }
 
 impl Service {
+    /// Serves `site` as it was opened (benches, fuzzing).
     pub fn new(site: Site) -> Service {
-        Service { site }
+        Service { site, deploys: None }
+    }
+
+    /// Serves whatever folder `path` (absolute) names as each request arrives, `site` first.
+    /// Where the path cannot be followed, `site` is served as opened, with a warning.
+    pub fn following(site: Site, path: &Path) -> Service {
+        let deploys = site.try_clone().and_then(|first| FollowedRoot::new(path, first));
+        match deploys {
+            Ok(deploys) => {
+                debug!("root: following {} across deploys", path.display());
+                Service { site, deploys: Some(deploys) }
+            }
+            Err(e) => {
+                warn!(
+                    "root: {} will not be followed across deploys ({e}); serving the folder it names now",
+                    path.display()
+                );
+                Service::new(site)
+            }
+        }
     }
 }
 
@@ -44,6 +69,8 @@ pub struct LoopState {
     /// The debug narration is on: describe what each request resolved to.
     narrate: bool,
     resolved: Option<String>,
+    /// The tree this loop answers from when the root is followed (taken out while answering).
+    held: Option<HeldSite>,
 }
 
 impl LoopState {
@@ -57,6 +84,7 @@ impl LoopState {
             describe: log_enabled!(target: "rawserve::access", Level::Info),
             narrate: log_enabled!(Level::Debug),
             resolved: None,
+            held: service.deploys.as_ref().map(FollowedRoot::hold),
         }
     }
 
@@ -208,11 +236,18 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
                     head.fields.len()
                 ));
             }
-            let response =
-                catch_unwind(AssertUnwindSafe(|| respond(&head, &service.site, state))).unwrap_or_else(|_| {
-                    log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
-                    Response::error(Status::InternalServerError).because("panic while answering")
-                });
+            // The tree is chosen once, now that the request is here: every file, folder and
+            // index of this answer comes from it.
+            let mut held = state.held.take();
+            if let (Some(deploys), Some(held)) = (&service.deploys, &mut held) {
+                deploys.refresh(held);
+            }
+            let site = held.as_ref().map_or(&service.site, |held| &*held.site);
+            let response = catch_unwind(AssertUnwindSafe(|| respond(&head, site, state))).unwrap_or_else(|_| {
+                log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
+                Response::error(Status::InternalServerError).because("panic while answering")
+            });
+            state.held = held;
             (response, more_input || head.has_body)
         }
         Err(error) => {
