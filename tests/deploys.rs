@@ -294,3 +294,35 @@ fn between_two_renames_the_old_tree_is_served() {
     assert_eq!(server.get("/a.txt").body, b"new\n");
     assert_eq!(server.log_lines_containing("cannot be served now"), 2, "{}", server.log_tail(20));
 }
+
+/// After a deploy the file cache watches the new tree: a precompressed sibling that appears
+/// next to a cached page of the new tree (a change only its folder's watch sees) is served.
+/// A symlink switch, because it leaves the old tree untouched (a rename of the old root
+/// would be an event of the old watches too).
+#[test]
+fn the_file_cache_watches_the_new_tree() {
+    let sandbox = Sandbox::new();
+    let base = sandbox.path().to_path_buf();
+    for v in ["v1", "v2"] {
+        fs::create_dir_all(base.join("releases").join(v)).expect("mkdir release");
+        fs::write(base.join("releases").join(v).join("a.html"), format!("{v}\n")).expect("write");
+    }
+    symlink("releases/v1", base.join("current")).expect("ln -s");
+    let server = Launch::in_sandbox(sandbox, "current").start();
+    let gzip = [("Accept-Encoding", "gzip")];
+    assert_eq!(server.send("GET", "/a.html", &gzip).body, b"v1\n");
+    symlink("releases/v2", base.join("next")).expect("ln -s");
+    fs::rename(base.join("next"), base.join("current")).expect("mv -T next current");
+    for _ in 0..4 {
+        // Each loop (one per core) reads it into its cache.
+        let response = server.send("GET", "/a.html", &gzip);
+        assert_eq!(response.body, b"v2\n");
+        assert_eq!(response.header("Content-Encoding"), None);
+    }
+    fs::write(base.join("releases/v2/a.html.gz"), b"gzip bytes").expect("write the sibling");
+    for _ in 0..4 {
+        let response = server.send("GET", "/a.html", &gzip);
+        assert_eq!(response.header("Content-Encoding"), Some("gzip"), "{}", response.status_line);
+        assert_eq!(response.body, b"gzip bytes");
+    }
+}
