@@ -95,6 +95,7 @@ impl Server {
             in_flight: AtomicUsize::new(0),
             next_connection_id: AtomicU64::new(1),
             overloaded: Burst::default(),
+            evicted: Burst::default(),
             fd_exhaustion: Burst::default(),
             spare_fd,
         };

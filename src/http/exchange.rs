@@ -212,6 +212,13 @@ impl RequestReader {
     pub fn timed_out(&self, state: &mut LoopState) -> Transmission {
         refuse(&self.buf, &RequestError::HeadTimeout, state)
     }
+
+    /// The connection cap is full and this head has made the least progress: 408 too (RFC
+    /// 9110 §15.5.9: the server did not receive a complete request in the time it was
+    /// prepared to wait), with its own reason in the log.
+    pub fn evicted(&self, state: &mut LoopState) -> Transmission {
+        refuse(&self.buf, &RequestError::Evicted, state)
+    }
 }
 
 /// Parses and checks a complete head, then answers it. A panic while answering becomes a 500

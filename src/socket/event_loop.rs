@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use log::{debug, error};
 
 use crate::http::exchange::LoopState;
-use crate::limits::{ACCEPT_PAUSE, TIMER_TICK};
-use crate::socket::acceptor::{accept_batch, AcceptStop};
+use crate::limits::{ACCEPT_PAUSE, EVICTION_MIN_AGE, TIMER_TICK};
+use crate::socket::acceptor::{accept_batch, note_eviction, refuse_over_cap, AcceptStop};
 use crate::socket::connection::{Connection, Next};
 use crate::socket::readiness::{Events, Interest, Poller};
 use crate::socket::Shared;
@@ -123,8 +123,15 @@ impl<'s> EventLoop<'s> {
             return;
         }
         let mut admitted = Vec::new();
-        let stop = accept_batch(self.shared, &mut self.state, |stream, peer, now| admitted.push((stream, peer, now)));
-        for (stream, peer, now) in admitted {
+        let stop = accept_batch(self.shared, &mut self.state, |stream, peer, now, over_cap| {
+            admitted.push((stream, peer, now, over_cap))
+        });
+        for (stream, peer, now, over_cap) in admitted {
+            // At the cap: the evicted connection's place (and its count) passes to this one.
+            if over_cap && !self.evict_slowest_head(now) {
+                refuse_over_cap(self.shared, &stream, &mut self.state);
+                continue;
+            }
             let id = self.shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
             let conn = Connection::new(id, stream, peer, self.shared, now);
             let index = self.insert(conn);
@@ -212,6 +219,40 @@ impl<'s> EventLoop<'s> {
         }
     }
 
+    /// At the connection cap, makes room by evicting this loop's connection with the least
+    /// progress on its head: of those still reading a head and connected at least
+    /// `EVICTION_MIN_AGE`, the one with the fewest head bytes received per second since
+    /// accept, the earlier accepted on a tie. Connections with a response in flight (sending,
+    /// or lingering after it) are never evicted. It gets `408` and is closed, keeping its
+    /// count in `in_flight` for the connection that takes its place. False when there is none.
+    fn evict_slowest_head(&mut self, now: Instant) -> bool {
+        // (index, bytes, age in µs); a/ta < b/tb is compared as a·tb < b·ta, without division.
+        let mut slowest: Option<(usize, u128, u128)> = None;
+        for (index, slot) in self.slots.iter().enumerate() {
+            let Some((bytes, accepted_at)) = slot.conn.as_ref().and_then(Connection::head_progress) else { continue };
+            let age = now.saturating_duration_since(accepted_at);
+            if age < EVICTION_MIN_AGE {
+                continue;
+            }
+            let (bytes, age) = (bytes as u128, age.as_micros());
+            let slower = slowest.is_none_or(|(_, b, a)| {
+                let (this, that) = (bytes * a, b * age);
+                this < that || (this == that && age > a)
+            });
+            if slower {
+                slowest = Some((index, bytes, age));
+            }
+        }
+        let Some((index, _, _)) = slowest else { return false };
+        note_eviction(self.shared);
+        let (shared, state) = (self.shared, &mut self.state);
+        if let Some(conn) = self.slots[index].conn.as_mut() {
+            conn.evict(shared, state);
+        }
+        self.close_slot(index, false);
+        true
+    }
+
     fn insert(&mut self, conn: Connection) -> usize {
         self.live += 1;
         match self.free.pop() {
@@ -228,6 +269,12 @@ impl<'s> EventLoop<'s> {
 
     /// Closes the connection (its socket too, which also takes it off the poller).
     fn remove(&mut self, index: usize) {
+        self.close_slot(index, true);
+    }
+
+    /// Closes the connection in `index`; `uncount` takes it out of `in_flight` (an evicted
+    /// one's count goes to the connection taking its place instead).
+    fn close_slot(&mut self, index: usize, uncount: bool) {
         let slot = &mut self.slots[index];
         if let Some(conn) = slot.conn.take() {
             slot.generation = slot.generation.wrapping_add(1);
@@ -235,7 +282,9 @@ impl<'s> EventLoop<'s> {
             self.free.push(index);
             self.live -= 1;
             conn.close();
-            self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+            if uncount {
+                self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+            }
             self.shared.spare_fd.restore_if_missing(self.shared.waker.as_fd());
         }
     }

@@ -43,6 +43,8 @@ pub struct Shared {
     pub next_connection_id: AtomicU64,
     /// Connections refused over the cap: logged once per burst.
     pub overloaded: Burst,
+    /// Slow heads evicted at the cap to make room: logged once per burst.
+    pub evicted: Burst,
     /// accept() failing with EMFILE/ENFILE: logged once per burst.
     pub fd_exhaustion: Burst,
     /// An fd held in reserve for answering 503 when the process is out of fds.
