@@ -96,6 +96,7 @@ impl Server {
             next_connection_id: AtomicU64::new(1),
             overloaded: Burst::default(),
             evicted: Burst::default(),
+            eviction_debt: AtomicUsize::new(0),
             fd_exhaustion: Burst::default(),
             spare_fd,
         };

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error};
 
 use crate::http::exchange::LoopState;
-use crate::limits::{ACCEPT_PAUSE, EVICTION_MIN_AGE, TIMER_TICK};
+use crate::limits::{ACCEPT_PAUSE, EVICTION_DEBT, EVICTION_MIN_AGE, TIMER_TICK};
 use crate::socket::acceptor::{accept_batch, note_eviction, refuse_over_cap, AcceptStop};
 use crate::socket::connection::{Connection, Next};
 use crate::socket::readiness::{Events, Interest, Poller};
@@ -96,6 +96,7 @@ impl<'s> EventLoop<'s> {
                 }
             }
             let now = Instant::now();
+            self.pay_eviction_debt(now);
             if self.paused_until.is_some_and(|until| now >= until) {
                 self.resume_accepting();
             }
@@ -128,7 +129,7 @@ impl<'s> EventLoop<'s> {
         });
         for (stream, peer, now, over_cap) in admitted {
             // At the cap: the evicted connection's place (and its count) passes to this one.
-            if over_cap && !self.evict_slowest_head(now) {
+            if over_cap && !self.evict_slowest_head(now) && !self.borrow_place() {
                 refuse_over_cap(self.shared, &stream, &mut self.state);
                 continue;
             }
@@ -226,6 +227,53 @@ impl<'s> EventLoop<'s> {
     /// or lingering after it) are never evicted. It gets `408` and is closed, keeping its
     /// count in `in_flight` for the connection that takes its place. False when there is none.
     fn evict_slowest_head(&mut self, now: Instant) -> bool {
+        let Some(index) = self.slowest_head(now) else { return false };
+        self.evict(index, false);
+        true
+    }
+
+    /// This loop has nothing to evict, but another loop may (the kernel does not spread a
+    /// flood evenly): the newcomer is admitted over the cap, and the debt is paid by the next
+    /// loop that finds a head to evict (`pay_eviction_debt`, at most a timer tick later).
+    /// At most `EVICTION_DEBT` places are owed at once, so the overshoot stays bounded.
+    fn borrow_place(&mut self) -> bool {
+        let debt = &self.shared.eviction_debt;
+        if debt.fetch_add(1, Ordering::SeqCst) >= EVICTION_DEBT {
+            debt.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Evicts this loop's slowest heads while places are owed (see `borrow_place`).
+    fn pay_eviction_debt(&mut self, now: Instant) {
+        let debt = &self.shared.eviction_debt;
+        while debt.load(Ordering::SeqCst) > 0 {
+            // Back under the cap (connections finished on their own): nothing is owed.
+            if self.shared.in_flight.load(Ordering::Relaxed) <= self.shared.limits.max_connections {
+                debt.store(0, Ordering::SeqCst);
+                return;
+            }
+            let Some(index) = self.slowest_head(now) else { return };
+            if debt.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| d.checked_sub(1)).is_err() {
+                return;
+            }
+            self.evict(index, true);
+        }
+    }
+
+    fn evict(&mut self, index: usize, uncount: bool) {
+        note_eviction(self.shared);
+        let (shared, state) = (self.shared, &mut self.state);
+        if let Some(conn) = self.slots[index].conn.as_mut() {
+            conn.evict(shared, state);
+        }
+        self.close_slot(index, uncount);
+    }
+
+    /// The connection `evict_slowest_head` would evict, if any.
+    fn slowest_head(&self, now: Instant) -> Option<usize> {
         // (index, bytes, age in µs); a/ta < b/tb is compared as a·tb < b·ta, without division.
         let mut slowest: Option<(usize, u128, u128)> = None;
         for (index, slot) in self.slots.iter().enumerate() {
@@ -243,14 +291,7 @@ impl<'s> EventLoop<'s> {
                 slowest = Some((index, bytes, age));
             }
         }
-        let Some((index, _, _)) = slowest else { return false };
-        note_eviction(self.shared);
-        let (shared, state) = (self.shared, &mut self.state);
-        if let Some(conn) = self.slots[index].conn.as_mut() {
-            conn.evict(shared, state);
-        }
-        self.close_slot(index, false);
-        true
+        slowest.map(|(index, _, _)| index)
     }
 
     fn insert(&mut self, conn: Connection) -> usize {

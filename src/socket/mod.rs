@@ -45,6 +45,9 @@ pub struct Shared {
     pub overloaded: Burst,
     /// Slow heads evicted at the cap to make room: logged once per burst.
     pub evicted: Burst,
+    /// Places at the cap borrowed by a loop with nothing to evict, owed by any loop that has
+    /// (`limits::EVICTION_DEBT`).
+    pub eviction_debt: AtomicUsize,
     /// accept() failing with EMFILE/ENFILE: logged once per burst.
     pub fd_exhaustion: Burst,
     /// An fd held in reserve for answering 503 when the process is out of fds.
