@@ -53,8 +53,9 @@ pub const MAX_CONNECTIONS: usize = 4096;
 /// since accept goes first (the earlier accepted on a tie).
 pub const EVICTION_MIN_AGE: Duration = Duration::from_secs(1);
 
-/// Places at the cap one event loop may borrow when it has no head of its own to evict: it
-/// admits the newcomer and another loop evicts one of its slow heads within a timer tick.
+/// Places at the cap one event loop may borrow when it has no head of its own to evict but
+/// another loop reported some at its last sweep: it admits the newcomer and that loop evicts
+/// one of its slow heads within a timer tick.
 /// Bounds how far, and for how long, in-flight connections can exceed the cap.
 pub const EVICTION_DEBT: usize = 64;
 

@@ -97,6 +97,7 @@ impl Server {
             overloaded: Burst::default(),
             evicted: Burst::default(),
             eviction_debt: AtomicUsize::new(0),
+            evictable: AtomicUsize::new(0),
             fd_exhaustion: Burst::default(),
             spare_fd,
         };

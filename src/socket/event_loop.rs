@@ -43,6 +43,8 @@ pub struct EventLoop<'s> {
     /// Set once shutdown began: no more accepting; finish what is in flight by then.
     drain_deadline: Option<Instant>,
     next_sweep: Instant,
+    /// This loop's share of `Shared::evictable` as of its last sweep.
+    evictable_published: usize,
 }
 
 impl<'s> EventLoop<'s> {
@@ -60,6 +62,7 @@ impl<'s> EventLoop<'s> {
             paused_until: None,
             drain_deadline: None,
             next_sweep: Instant::now(),
+            evictable_published: 0,
         })
     }
 
@@ -102,6 +105,7 @@ impl<'s> EventLoop<'s> {
             }
             if now >= self.next_sweep {
                 self.expire_deadlines(now);
+                self.publish_evictable(now);
                 self.next_sweep = now + TIMER_TICK;
             }
         }
@@ -186,6 +190,21 @@ impl<'s> EventLoop<'s> {
         }
     }
 
+    /// Tells the other loops how many heads this one could evict (for `borrow_place`).
+    fn publish_evictable(&mut self, now: Instant) {
+        let count = self
+            .slots
+            .iter()
+            .filter_map(|slot| slot.conn.as_ref().and_then(Connection::head_progress))
+            .filter(|(_, accepted_at)| now.saturating_duration_since(*accepted_at) >= EVICTION_MIN_AGE)
+            .count();
+        if count != self.evictable_published {
+            self.shared.evictable.fetch_add(count, Ordering::Relaxed);
+            self.shared.evictable.fetch_sub(self.evictable_published, Ordering::Relaxed);
+            self.evictable_published = count;
+        }
+    }
+
     fn expire_deadlines(&mut self, now: Instant) {
         for index in 0..self.slots.len() {
             if self.slots[index].conn.as_ref().is_some_and(|conn| conn.deadline() <= now) {
@@ -237,6 +256,11 @@ impl<'s> EventLoop<'s> {
     /// loop that finds a head to evict (`pay_eviction_debt`, at most a timer tick later).
     /// At most `EVICTION_DEBT` places are owed at once, so the overshoot stays bounded.
     fn borrow_place(&mut self) -> bool {
+        // Only when another loop said, at its last sweep, that it has heads to evict.
+        let elsewhere = self.shared.evictable.load(Ordering::Relaxed).saturating_sub(self.evictable_published);
+        if elsewhere == 0 {
+            return false;
+        }
         let debt = &self.shared.eviction_debt;
         if debt.fetch_add(1, Ordering::SeqCst) >= EVICTION_DEBT {
             debt.fetch_sub(1, Ordering::SeqCst);
@@ -333,6 +357,7 @@ impl<'s> EventLoop<'s> {
 
 impl Drop for EventLoop<'_> {
     fn drop(&mut self) {
+        self.shared.evictable.fetch_sub(self.evictable_published, Ordering::Relaxed);
         for index in 0..self.slots.len() {
             self.remove(index);
         }

@@ -48,6 +48,8 @@ pub struct Shared {
     /// Places at the cap borrowed by a loop with nothing to evict, owed by any loop that has
     /// (`limits::EVICTION_DEBT`).
     pub eviction_debt: AtomicUsize,
+    /// Heads that could be evicted, summed over the loops at their last sweep.
+    pub evictable: AtomicUsize,
     /// accept() failing with EMFILE/ENFILE: logged once per burst.
     pub fd_exhaustion: Burst,
     /// An fd held in reserve for answering 503 when the process is out of fds.
