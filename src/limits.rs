@@ -38,11 +38,26 @@ pub const LINGER_IDLE: Duration = Duration::from_secs(1);
 /// Lingering drains at most this many bytes; more than that is not a browser's body.
 pub const LINGER_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Connections in flight (reading, writing or lingering) across all threads. Over it a new
-/// connection gets `503` with `Retry-After` at once. Each costs one socket fd, up to one file
+/// Connections in flight (reading, writing or lingering) across all threads. At it, a new
+/// connection takes the place of the one that has made the least progress on its head (that
+/// one gets `408`, see `EVICTION_MIN_AGE`); when none may be evicted it gets `503` with
+/// `Retry-After` at once. Each costs one socket fd, up to one file
 /// fd and at most `MAX_HEAD_BYTES` of buffer, so 4096 bound memory to ~64 MiB worst case.
 /// Also clamped to half the process's fd limit at start.
 pub const MAX_CONNECTIONS: usize = 4096;
+
+/// A connection still reading its head may be evicted at the connection cap only once it has
+/// been connected this long: a real client over a slow link (a 300 ms round trip) has sent
+/// its head within a round trip or two, while a slowloris client is still sending its first
+/// lines after seconds. Among those, the one with the fewest head bytes received per second
+/// since accept goes first (the earlier accepted on a tie).
+pub const EVICTION_MIN_AGE: Duration = Duration::from_secs(1);
+
+/// Places at the cap one event loop may borrow when it has no head of its own to evict but
+/// another loop reported some at its last sweep: it admits the newcomer and that loop evicts
+/// one of its slow heads within a timer tick.
+/// Bounds how far, and for how long, in-flight connections can exceed the cap.
+pub const EVICTION_DEBT: usize = 64;
 
 /// Seconds a client is told to wait in `Retry-After` when the server sheds load.
 pub const RETRY_AFTER_SECS: u32 = 1;

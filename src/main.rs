@@ -28,7 +28,8 @@ Options:
       --cache-control VAL   Cache-Control for files and listings (default: no-cache)
       --no-file-cache       read every file from disk; by default small files stay in memory
                             while they are unchanged (turn off for NFS or mmap writers)
-      --max-connections N   connections in flight before answering 503 (default 4096)
+      --max-connections N   connections in flight (default 4096); at the cap the slowest
+                            head is answered 408 to make room, else a newcomer gets 503
       --head-timeout SECS   time for a client to send its request head (default 10)
       --write-timeout SECS  time a response may make no progress (default 20)
       --drain-timeout SECS  time to finish responses on SIGINT/SIGTERM (default 10)

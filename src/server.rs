@@ -167,7 +167,13 @@ impl Server {
         // Linux's hold starts off and is switched on only while it saves work (socket/deferral.rs).
         let deferral = AdaptiveDeferral::new(&listener, deferral);
         let shared = Shared {
-            service: Service { added, access_log, ..Service::with_stream_cap(site, streams) },
+            service: {
+                let service = Service { added, access_log, ..Service::with_stream_cap(site, streams) };
+                match std::path::absolute(&config.root) {
+                    Ok(path) => service.following(&path),
+                    Err(_) => service,
+                }
+            },
             listener,
             origin,
             shutdown_requested: AtomicBool::new(false),
@@ -178,6 +184,9 @@ impl Server {
             in_flight: AtomicUsize::new(0),
             next_connection_id: AtomicU64::new(1),
             overloaded: Burst::default(),
+            evicted: Burst::default(),
+            eviction_debt: AtomicUsize::new(0),
+            evictable: AtomicUsize::new(0),
             fd_exhaustion: Burst::default(),
             spare_fd,
         };

@@ -207,17 +207,13 @@ fn slow_clients_are_closed_by_deadlines_while_others_are_served() {
 #[test]
 fn over_the_connection_cap_clients_get_503_then_service_resumes() {
     const CAP: usize = 20;
-    let server = serve(&[], &["--max-connections", "20", "--head-timeout", "30"]);
+    let server = serve(&[("big.bin", 20 * MIB)], &["--max-connections", "20", "--head-timeout", "30"]);
     let baseline = server.idle_fd_count();
 
-    // Partial heads: silent connections would wait in the kernel first (TCP_DEFER_ACCEPT).
-    let held: Vec<TcpStream> = (0..CAP)
-        .map(|_| {
-            let mut stream = try_connect(server.addr).expect("connect");
-            stream.write_all(b"GET / HTTP/1.1\r\n").expect("partial head");
-            stream
-        })
-        .collect();
+    // Stalled downloads: responses in flight, which are never evicted to make room (slow
+    // heads would be: tests/flood.rs).
+    let held: Vec<TcpStream> =
+        (0..CAP).map(|_| start_download(server.addr, "/big.bin", 1).expect("start a download").0).collect();
     let count = server.wait_fds_at_least(baseline + CAP, QUICK);
     assert!(count >= baseline + CAP, "only {count} fds: the idle connections were not all accepted");
 

@@ -76,6 +76,7 @@ impl FileCache {
     /// Opens what the watch needs (an inotify instance) now, so a loop's fds are all open
     /// from its start.
     pub fn prepare(&mut self, site: &Site) {
+        self.site = site.id;
         if site.file_cache {
             self.watch.prepare();
         }
@@ -141,10 +142,15 @@ impl FileCache {
         Some(loaded)
     }
 
-    /// The cache is on for this site; entries of another site are dropped.
+    /// The cache is on for this site; entries of another site are dropped, and so is the
+    /// watch: its watches pin the old tree's folders (a deploy replaced it, `files::deploy`).
     fn serves(&mut self, site: &Site) -> bool {
         if self.site != site.id {
             self.forget();
+            self.watch = ChangeWatch::new();
+            if site.file_cache {
+                self.watch.prepare();
+            }
             self.site = site.id;
         }
         site.file_cache

@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod confined_open;
+pub mod deploy;
 pub mod file_cache;
 pub mod folder;
 pub mod html;

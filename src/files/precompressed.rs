@@ -18,6 +18,9 @@ use crate::limits::{REMEMBERED_FILES, SETTLE_TIME};
 /// modification time (ns) then.
 #[derive(Default)]
 pub struct SiblingMemory {
+    /// The `Site::id` remembered for: another tree (a deploy) may have the same folder times
+    /// (`rsync -a`, `tar x` keep them) and other siblings.
+    site: u64,
     without_siblings: HashMap<String, i128>,
 }
 
@@ -29,6 +32,10 @@ impl SiblingMemory {
         relative: &str,
         suffixes: [&str; N],
     ) -> [Option<(File, Metadata)>; N] {
+        if self.site != site.id {
+            self.without_siblings.clear();
+            self.site = site.id;
+        }
         let folder = relative.rsplit_once('/').map_or("", |(folder, _)| folder);
         let folder_mtime = folder_mtime_ns(site, folder);
         if folder_mtime.is_some() && self.without_siblings.get(relative) == folder_mtime.as_ref() {

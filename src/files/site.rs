@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -33,6 +33,9 @@ pub struct Site {
     pub live_reload: bool,
     /// Tells sites apart in per-thread memory (tests and benches open several per thread).
     pub id: u64,
+    /// The opened root's (device, inode): a deploy that makes the path name another folder
+    /// changes it (`files::deploy`).
+    pub device_inode: (u64, u64),
 }
 
 /// Why the root cannot be served; `main` turns each into a one-line message.
@@ -75,6 +78,11 @@ impl Site {
             .open(&canonical)
             .map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
         std::fs::read_dir(&canonical).map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
+        let opened = root_dir.metadata().map_err(|e| RootError::Unreadable(root.to_path_buf(), e))?;
+        if !opened.is_dir() {
+            return Err(RootError::NotADirectory(root.to_path_buf()));
+        }
+        let device_inode = (opened.dev(), opened.ino());
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         Ok(Site {
@@ -89,6 +97,7 @@ impl Site {
             links_out: None,
             live_reload: false,
             id,
+            device_inode,
         })
     }
 
@@ -98,5 +107,35 @@ impl Site {
             std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC).open("/")?;
         self.links_out = Some(filesystem_root);
         Ok(())
+    }
+
+    /// What `path` names now, served with the same policies (a deploy swapped the folder).
+    pub fn reopen(&self, path: &Path) -> Result<Site, RootError> {
+        let site = Site::open(path, self.listing, self.hidden, self.cache_control.clone())?;
+        let links_out = match &self.links_out {
+            Some(filesystem_root) => {
+                Some(filesystem_root.try_clone().map_err(|e| RootError::Unreadable(path.to_path_buf(), e))?)
+            }
+            None => None,
+        };
+        Ok(Site {
+            file_cache: self.file_cache,
+            spa: self.spa,
+            clean_urls: self.clean_urls,
+            live_reload: self.live_reload,
+            links_out,
+            ..site
+        })
+    }
+
+    /// The same tree and policies, through a second fd (same `id`: per-loop memory stays valid).
+    pub fn try_clone(&self) -> io::Result<Site> {
+        Ok(Site {
+            root: self.root.clone(),
+            root_dir: self.root_dir.try_clone()?,
+            cache_control: self.cache_control.clone(),
+            links_out: self.links_out.as_ref().map(File::try_clone).transpose()?,
+            ..*self
+        })
     }
 }

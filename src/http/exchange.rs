@@ -6,11 +6,13 @@
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 use std::sync::Arc;
 
-use log::{log_enabled, Level};
+use log::{debug, log_enabled, warn, Level};
 
 pub use crate::files::body::{Piece, Source};
+use crate::files::deploy::{FollowedRoot, HeldSite};
 use crate::files::site::Site;
 use crate::files::FileMemory;
 use crate::http::access_log::{escape_for_log, AccessLog, AccessRecord};
@@ -26,8 +28,10 @@ use crate::http::syntax::first_line;
 use crate::http::RequestError;
 use crate::limits::{INITIAL_HEAD_BUFFER, LIVE_STREAMS, MAX_HEAD_BYTES};
 
-/// What is served, and how: the state every event loop shares, read-only.
+/// What is served, and how: the state every event loop shares.
 pub struct Service {
+    /// The tree opened at start, with its policies; what requests are answered from unless
+    /// the root's path is followed.
     pub site: Site,
     /// The fields every response carries beyond the server's own (`--header`, `--cors`,
     /// `--cross-origin-isolation`), and whether CORS preflights are answered.
@@ -36,6 +40,8 @@ pub struct Service {
     pub access_log: AccessLog,
     /// With `--live-reload`: the events and streams every loop shares.
     pub live: Option<Arc<Live>>,
+    /// The root's path, followed across deploys (`files::deploy`).
+    pub deploys: Option<FollowedRoot>,
 }
 
 impl Service {
@@ -48,7 +54,24 @@ impl Service {
     /// With at most `streams` live-reload streams open at once (when the site has live reload).
     pub fn with_stream_cap(site: Site, streams: usize) -> Service {
         let live = site.live_reload.then(|| Arc::new(Live::new(streams)));
-        Service { site, added: AddedFields::default(), access_log: AccessLog::default(), live }
+        Service { site, added: AddedFields::default(), access_log: AccessLog::default(), live, deploys: None }
+    }
+
+    /// Serves whatever folder `path` (absolute) names as each request arrives, the site it
+    /// was made with first. Where the path cannot be followed, that site is served as opened,
+    /// with a warning.
+    pub fn following(mut self, path: &Path) -> Service {
+        match self.site.try_clone().and_then(|first| FollowedRoot::new(path, first)) {
+            Ok(deploys) => {
+                debug!("root: following {} across deploys", path.display());
+                self.deploys = Some(deploys);
+            }
+            Err(e) => warn!(
+                "root: {} will not be followed across deploys ({e}); serving the folder it names now",
+                path.display()
+            ),
+        }
+        self
     }
 }
 
@@ -66,6 +89,8 @@ pub struct LoopState {
     /// The debug narration is on: describe what each request resolved to.
     narrate: bool,
     resolved: Option<String>,
+    /// The tree this loop answers from when the root is followed (taken out while answering).
+    held: Option<HeldSite>,
 }
 
 impl LoopState {
@@ -81,6 +106,7 @@ impl LoopState {
             forwarding: service.access_log.reads_forwarding(),
             narrate: log_enabled!(Level::Debug),
             resolved: None,
+            held: service.deploys.as_ref().map(FollowedRoot::hold),
         }
     }
 
@@ -217,6 +243,13 @@ impl RequestReader {
     pub fn timed_out(&self, service: &Service, state: &mut LoopState) -> Transmission {
         refuse(&self.buf, &RequestError::HeadTimeout, service, state)
     }
+
+    /// The connection cap is full and this head has made the least progress: 408 too (RFC
+    /// 9110 §15.5.9: the server did not receive a complete request in the time it was
+    /// prepared to wait), with its own reason in the log.
+    pub fn evicted(&self, service: &Service, state: &mut LoopState) -> Transmission {
+        refuse(&self.buf, &RequestError::Evicted, service, state)
+    }
 }
 
 /// Parses and checks a complete head, then answers it. A panic while answering becomes a 500
@@ -258,10 +291,19 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
                 transmission.stream = stream;
                 return transmission;
             }
-            let response = catch_unwind(AssertUnwindSafe(|| respond(&head, service, state))).unwrap_or_else(|_| {
-                log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
-                Response::error(Status::InternalServerError).because("panic while answering")
-            });
+            // The tree is chosen once, now that the request is here: every file, folder and
+            // index of this answer comes from it.
+            let mut held = state.held.take();
+            if let (Some(deploys), Some(held)) = (&service.deploys, &mut held) {
+                deploys.refresh(held);
+            }
+            let site = held.as_ref().map_or(&service.site, |held| &*held.site);
+            let response =
+                catch_unwind(AssertUnwindSafe(|| respond(&head, service, site, state))).unwrap_or_else(|_| {
+                    log::error!("panic while answering {}; sent 500", escape_for_log(head.target));
+                    Response::error(Status::InternalServerError).because("panic while answering")
+                });
+            state.held = held;
             (response, more_input || head.has_body)
         }
         Err(error) => {

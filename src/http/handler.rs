@@ -33,8 +33,10 @@ const INDEX_PAGES: [&str; 2] = ["index.html", "index.htm"];
 const NOT_FOUND_PAGE: &str = "404.html";
 
 /// Answers one request. Never fails: every error becomes its status page here or below.
-pub fn respond(head: &RequestHead<'_, '_>, service: &Service, state: &mut LoopState) -> Response {
-    let site = &service.site;
+///
+/// `site` is the tree this request is answered from (a deploy may have swapped
+/// `service.site`'s folder: `files::deploy`); `service` says what every response carries.
+pub fn respond(head: &RequestHead<'_, '_>, service: &Service, site: &Site, state: &mut LoopState) -> Response {
     #[cfg(feature = "panic-trigger")]
     if head.target == "/__panic" {
         panic!("test-only panic trigger");

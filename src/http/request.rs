@@ -31,6 +31,9 @@ pub enum RequestError {
     UnknownTransferCoding,
     /// The head did not arrive within `HEAD_TIMEOUT`.
     HeadTimeout,
+    /// The connection cap was full and this head had made the least progress: it made room
+    /// for a new connection (`limits::EVICTION_MIN_AGE`).
+    Evicted,
 }
 
 impl RequestError {
@@ -46,6 +49,7 @@ impl RequestError {
             RequestError::UnknownMethod => "unknown method",
             RequestError::UnknownTransferCoding => "unknown transfer coding",
             RequestError::HeadTimeout => "request head not received in time",
+            RequestError::Evicted => "evicted at the connection cap: the slowest head",
         }
     }
 }

@@ -90,7 +90,7 @@ impl From<&RequestError> for Status {
             RequestError::VersionNotSupported => Status::HttpVersionNotSupported,
             RequestError::MethodNotAllowed => Status::MethodNotAllowed,
             RequestError::UnknownMethod | RequestError::UnknownTransferCoding => Status::NotImplemented,
-            RequestError::HeadTimeout => Status::RequestTimeout,
+            RequestError::HeadTimeout | RequestError::Evicted => Status::RequestTimeout,
         }
     }
 }

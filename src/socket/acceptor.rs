@@ -25,12 +25,13 @@ pub enum AcceptStop {
     Pause,
 }
 
-/// Accepts up to `ACCEPT_BATCH` connections, handing each admitted one to `admit`.
-/// Over the in-flight cap a connection is answered `503` at once and closed.
+/// Accepts up to `ACCEPT_BATCH` connections, handing each to `admit` with whether it came
+/// over the in-flight cap (then it is not counted: the event loop evicts one of its own
+/// connections to make room for it, or answers it with `refuse_over_cap`).
 pub fn accept_batch(
     shared: &Shared,
     state: &mut LoopState,
-    mut admit: impl FnMut(TcpStream, SocketAddr, Instant),
+    mut admit: impl FnMut(TcpStream, SocketAddr, Instant, bool),
 ) -> AcceptStop {
     for _ in 0..ACCEPT_BATCH {
         match accept_nonblocking(&shared.listener) {
@@ -39,20 +40,18 @@ pub fn accept_batch(
                     info!("file descriptors available again after {failures} accept failures");
                 }
                 let in_flight = shared.in_flight.fetch_add(1, Ordering::Relaxed);
-                if in_flight >= shared.limits.max_connections {
+                let over_cap = in_flight >= shared.limits.max_connections;
+                if over_cap {
                     shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-                    if shared.overloaded.failed() {
-                        warn!(
-                            "{in_flight} connections in flight, the cap: answering 503 until some finish (--max-connections)"
-                        );
+                } else {
+                    if let Some(refused) = shared.overloaded.ended() {
+                        info!("below the connection cap again after refusing {refused} connections");
                     }
-                    refuse(&stream, shared, state);
-                    continue;
+                    if let Some(evicted) = shared.evicted.ended() {
+                        info!("below the connection cap again after evicting {evicted} slow heads");
+                    }
                 }
-                if let Some(refused) = shared.overloaded.ended() {
-                    info!("below the connection cap again after refusing {refused} connections");
-                }
-                admit(stream, peer, Instant::now());
+                admit(stream, peer, Instant::now(), over_cap);
             }
             Err(e) => match e.raw_os_error() {
                 Some(libc::EAGAIN) => return AcceptStop::Idle,
@@ -83,6 +82,28 @@ pub fn accept_batch(
         }
     }
     AcceptStop::Idle
+}
+
+/// A connection over the cap for which no connection could be evicted (all have a response
+/// in flight, or are younger than `EVICTION_MIN_AGE`): `503` at once.
+pub fn refuse_over_cap(shared: &Shared, stream: &TcpStream, state: &mut LoopState) {
+    if shared.overloaded.failed() {
+        warn!(
+            "{} connections in flight, the cap, and none to evict: answering 503 until some finish (--max-connections)",
+            shared.limits.max_connections
+        );
+    }
+    refuse(stream, shared, state);
+}
+
+/// Counts an eviction at the cap; logs the first of a burst.
+pub fn note_eviction(shared: &Shared) {
+    if shared.evicted.failed() {
+        warn!(
+            "{} connections in flight, the cap: evicting the slowest heads (408) to serve new clients (--max-connections)",
+            shared.limits.max_connections
+        );
+    }
 }
 
 /// The client gave up between SYN and accept, a signal, a firewall verdict, a protocol error

@@ -112,6 +112,37 @@ impl Connection {
         self.deadline
     }
 
+    /// While the head is still arriving: how many bytes of it came, and when the connection
+    /// was accepted. `None` once a response is in flight (sending or lingering after it).
+    pub fn head_progress(&self) -> Option<(usize, Instant)> {
+        match &self.state {
+            State::ReadingHead(reader) => Some((reader.received().len(), self.accepted_at)),
+            _ => None,
+        }
+    }
+
+    /// Makes room at the connection cap: answers the head received so far with the HTTP
+    /// side's `408` in one non-blocking send (it fits any socket buffer), and shuts down
+    /// writing; the caller then closes it. What the client already sent is read first, so
+    /// the close does not turn into a reset that could destroy the 408.
+    pub fn evict(&mut self, shared: &Shared, state: &mut LoopState) {
+        let State::ReadingHead(reader) = &mut self.state else { return };
+        narrate!(self, "evicted at the connection cap: {} head bytes since accept", reader.received().len());
+        let transmission = reader.evicted(&shared.service, state);
+        let mut sink = [0u8; 4096];
+        for _ in 0..16 {
+            if !matches!(self.stream.read(&mut sink), Ok(n) if n > 0) {
+                break;
+            }
+        }
+        self.start_sending(shared, transmission);
+        if let State::Sending { out, .. } = &mut self.state {
+            let _ = out.write_to(&self.stream);
+            self.body_sent = out.body_sent();
+        }
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
     /// The first step, right after accept. While `TCP_DEFER_ACCEPT` is on (`held`) the kernel
     /// queues a connection once data has arrived or after holding it for the defer time: one
     /// with nothing to read has been connected that long already, and its head deadline counts it.

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use log::{debug, error};
 
 use crate::http::exchange::LoopState;
-use crate::limits::{ACCEPT_PAUSE, TIMER_TICK};
-use crate::socket::acceptor::{accept_batch, AcceptStop};
+use crate::limits::{ACCEPT_PAUSE, EVICTION_DEBT, EVICTION_MIN_AGE, TIMER_TICK};
+use crate::socket::acceptor::{accept_batch, note_eviction, refuse_over_cap, AcceptStop};
 use crate::socket::connection::{Connection, Next};
 use crate::socket::readiness::{Events, Interest, Poller};
 use crate::socket::Shared;
@@ -43,6 +43,8 @@ pub struct EventLoop<'s> {
     /// Set once shutdown began: no more accepting; finish what is in flight by then.
     drain_deadline: Option<Instant>,
     next_sweep: Instant,
+    /// This loop's share of `Shared::evictable` as of its last sweep.
+    evictable_published: usize,
 }
 
 impl<'s> EventLoop<'s> {
@@ -60,6 +62,7 @@ impl<'s> EventLoop<'s> {
             paused_until: None,
             drain_deadline: None,
             next_sweep: Instant::now(),
+            evictable_published: 0,
         })
     }
 
@@ -96,11 +99,13 @@ impl<'s> EventLoop<'s> {
                 }
             }
             let now = Instant::now();
+            self.pay_eviction_debt(now);
             if self.paused_until.is_some_and(|until| now >= until) {
                 self.resume_accepting();
             }
             if now >= self.next_sweep {
                 self.expire_deadlines(now);
+                self.publish_evictable(now);
                 self.next_sweep = now + TIMER_TICK;
             }
         }
@@ -125,8 +130,15 @@ impl<'s> EventLoop<'s> {
         // Read before accepting: a connection accepted in this batch was held if the hold was on.
         let held = self.shared.deferral.held();
         let mut admitted = Vec::new();
-        let stop = accept_batch(self.shared, &mut self.state, |stream, peer, now| admitted.push((stream, peer, now)));
-        for (stream, peer, now) in admitted {
+        let stop = accept_batch(self.shared, &mut self.state, |stream, peer, now, over_cap| {
+            admitted.push((stream, peer, now, over_cap))
+        });
+        for (stream, peer, now, over_cap) in admitted {
+            // At the cap: the evicted connection's place (and its count) passes to this one.
+            if over_cap && !self.evict_slowest_head(now) && !self.borrow_place() {
+                refuse_over_cap(self.shared, &stream, &mut self.state);
+                continue;
+            }
             let id = self.shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
             let conn = Connection::new(id, stream, peer, self.shared, now);
             let index = self.insert(conn);
@@ -185,6 +197,21 @@ impl<'s> EventLoop<'s> {
         }
     }
 
+    /// Tells the other loops how many heads this one could evict (for `borrow_place`).
+    fn publish_evictable(&mut self, now: Instant) {
+        let count = self
+            .slots
+            .iter()
+            .filter_map(|slot| slot.conn.as_ref().and_then(Connection::head_progress))
+            .filter(|(_, accepted_at)| now.saturating_duration_since(*accepted_at) >= EVICTION_MIN_AGE)
+            .count();
+        if count != self.evictable_published {
+            self.shared.evictable.fetch_add(count, Ordering::Relaxed);
+            self.shared.evictable.fetch_sub(self.evictable_published, Ordering::Relaxed);
+            self.evictable_published = count;
+        }
+    }
+
     fn expire_deadlines(&mut self, now: Instant) {
         for index in 0..self.slots.len() {
             if self.slots[index].conn.as_ref().is_some_and(|conn| conn.deadline() <= now) {
@@ -219,6 +246,85 @@ impl<'s> EventLoop<'s> {
         }
     }
 
+    /// At the connection cap, makes room by evicting this loop's connection with the least
+    /// progress on its head: of those still reading a head and connected at least
+    /// `EVICTION_MIN_AGE`, the one with the fewest head bytes received per second since
+    /// accept, the earlier accepted on a tie. Connections with a response in flight (sending,
+    /// or lingering after it) are never evicted. It gets `408` and is closed, keeping its
+    /// count in `in_flight` for the connection that takes its place. False when there is none.
+    fn evict_slowest_head(&mut self, now: Instant) -> bool {
+        let Some(index) = self.slowest_head(now) else { return false };
+        self.evict(index, false);
+        true
+    }
+
+    /// This loop has nothing to evict, but another loop may (the kernel does not spread a
+    /// flood evenly): the newcomer is admitted over the cap, and the debt is paid by the next
+    /// loop that finds a head to evict (`pay_eviction_debt`, at most a timer tick later).
+    /// At most `EVICTION_DEBT` places are owed at once, so the overshoot stays bounded.
+    fn borrow_place(&mut self) -> bool {
+        // Only when another loop said, at its last sweep, that it has heads to evict.
+        let elsewhere = self.shared.evictable.load(Ordering::Relaxed).saturating_sub(self.evictable_published);
+        if elsewhere == 0 {
+            return false;
+        }
+        let debt = &self.shared.eviction_debt;
+        if debt.fetch_add(1, Ordering::SeqCst) >= EVICTION_DEBT {
+            debt.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Evicts this loop's slowest heads while places are owed (see `borrow_place`).
+    fn pay_eviction_debt(&mut self, now: Instant) {
+        let debt = &self.shared.eviction_debt;
+        while debt.load(Ordering::SeqCst) > 0 {
+            // Back under the cap (connections finished on their own): nothing is owed.
+            if self.shared.in_flight.load(Ordering::Relaxed) <= self.shared.limits.max_connections {
+                debt.store(0, Ordering::SeqCst);
+                return;
+            }
+            let Some(index) = self.slowest_head(now) else { return };
+            if debt.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| d.checked_sub(1)).is_err() {
+                return;
+            }
+            self.evict(index, true);
+        }
+    }
+
+    fn evict(&mut self, index: usize, uncount: bool) {
+        note_eviction(self.shared);
+        let (shared, state) = (self.shared, &mut self.state);
+        if let Some(conn) = self.slots[index].conn.as_mut() {
+            conn.evict(shared, state);
+        }
+        self.close_slot(index, uncount);
+    }
+
+    /// The connection `evict_slowest_head` would evict, if any.
+    fn slowest_head(&self, now: Instant) -> Option<usize> {
+        // (index, bytes, age in µs); a/ta < b/tb is compared as a·tb < b·ta, without division.
+        let mut slowest: Option<(usize, u128, u128)> = None;
+        for (index, slot) in self.slots.iter().enumerate() {
+            let Some((bytes, accepted_at)) = slot.conn.as_ref().and_then(Connection::head_progress) else { continue };
+            let age = now.saturating_duration_since(accepted_at);
+            if age < EVICTION_MIN_AGE {
+                continue;
+            }
+            let (bytes, age) = (bytes as u128, age.as_micros());
+            let slower = slowest.is_none_or(|(_, b, a)| {
+                let (this, that) = (bytes * a, b * age);
+                this < that || (this == that && age > a)
+            });
+            if slower {
+                slowest = Some((index, bytes, age));
+            }
+        }
+        slowest.map(|(index, _, _)| index)
+    }
+
     fn insert(&mut self, conn: Connection) -> usize {
         self.live += 1;
         match self.free.pop() {
@@ -235,6 +341,12 @@ impl<'s> EventLoop<'s> {
 
     /// Closes the connection (its socket too, which also takes it off the poller).
     fn remove(&mut self, index: usize) {
+        self.close_slot(index, true);
+    }
+
+    /// Closes the connection in `index`; `uncount` takes it out of `in_flight` (an evicted
+    /// one's count goes to the connection taking its place instead).
+    fn close_slot(&mut self, index: usize, uncount: bool) {
         let slot = &mut self.slots[index];
         if let Some(conn) = slot.conn.take() {
             slot.generation = slot.generation.wrapping_add(1);
@@ -242,7 +354,9 @@ impl<'s> EventLoop<'s> {
             self.free.push(index);
             self.live -= 1;
             conn.close(self.shared);
-            self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+            if uncount {
+                self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+            }
             self.shared.spare_fd.restore_if_missing(self.shared.waker.as_fd());
         }
     }
@@ -250,6 +364,7 @@ impl<'s> EventLoop<'s> {
 
 impl Drop for EventLoop<'_> {
     fn drop(&mut self) {
+        self.shared.evictable.fetch_sub(self.evictable_published, Ordering::Relaxed);
         for index in 0..self.slots.len() {
             self.remove(index);
         }

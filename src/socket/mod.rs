@@ -62,6 +62,13 @@ pub struct Shared {
     pub next_connection_id: AtomicU64,
     /// Connections refused over the cap: logged once per burst.
     pub overloaded: Burst,
+    /// Slow heads evicted at the cap to make room: logged once per burst.
+    pub evicted: Burst,
+    /// Places at the cap borrowed by a loop with nothing to evict, owed by any loop that has
+    /// (`limits::EVICTION_DEBT`).
+    pub eviction_debt: AtomicUsize,
+    /// Heads that could be evicted, summed over the loops at their last sweep.
+    pub evictable: AtomicUsize,
     /// accept() failing with EMFILE/ENFILE: logged once per burst.
     pub fd_exhaustion: Burst,
     /// An fd held in reserve for answering 503 when the process is out of fds.

@@ -28,6 +28,16 @@ mod stat;
 #[cfg(any(feature = "portable", not(target_os = "linux")))]
 pub use stat::{ChangeWatch, Stamp};
 
+// Following the root's path across deploys (`files::deploy`): the same two flavours.
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
+mod root_inotify;
+#[cfg(all(target_os = "linux", not(feature = "portable")))]
+pub use root_inotify::RootWatch;
+#[cfg(any(feature = "portable", not(target_os = "linux")))]
+mod root_stat;
+#[cfg(any(feature = "portable", not(target_os = "linux")))]
+pub use root_stat::RootWatch;
+
 /// Why a file could not be tracked (it is then served from disk).
 pub type Untracked = &'static str;
 
