@@ -285,12 +285,10 @@ struct Line<'a> {
 }
 
 impl Line<'_> {
-    /// `[2026-11-26T08:34:39.023Z INFO  rawserve::access] 127.0.0.1:51234 "GET /style.css
-    /// HTTP/1.1" 200 2048 0.3ms (reason)`; behind a trusted proxy the client comes first:
-    /// `203.0.113.7 via 127.0.0.1:51234 "GET …`.
-    fn rawserve(&self, out: &mut Vec<u8>) {
+    /// `2026-11-26T08:34:39.023` (UTC, no zone letter): the time of both the rawserve and the
+    /// json line.
+    fn push_rfc3339_millis(&self, out: &mut Vec<u8>) {
         let civil = Civil::from_unix(self.now.as_secs());
-        out.push(b'[');
         for (value, width, separator) in [
             (civil.year, 4, b'-'),
             (civil.month, 2, b'-'),
@@ -303,6 +301,14 @@ impl Line<'_> {
             out.push(separator);
         }
         push_padded(out, u64::from(self.now.subsec_millis()), 3);
+    }
+
+    /// `[2026-11-26T08:34:39.023Z INFO  rawserve::access] 127.0.0.1:51234 "GET /style.css
+    /// HTTP/1.1" 200 2048 0.3ms (reason)`; behind a trusted proxy the client comes first:
+    /// `203.0.113.7 via 127.0.0.1:51234 "GET …`.
+    fn rawserve(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        self.push_rfc3339_millis(out);
         out.extend_from_slice(b"Z INFO  rawserve::access] ");
         // Writing into a Vec cannot fail.
         if let Some(client) = self.client {
@@ -358,20 +364,8 @@ impl Line<'_> {
     /// "request":"GET / HTTP/1.1","status":200,"bytes":2048,"duration_ms":0.312,
     /// "referer":null,"user_agent":"curl/8.11","refusal":null}`
     fn json(&self, out: &mut Vec<u8>) {
-        let civil = Civil::from_unix(self.now.as_secs());
         out.extend_from_slice(b"{\"time\":\"");
-        for (value, width, separator) in [
-            (civil.year, 4, b'-'),
-            (civil.month, 2, b'-'),
-            (civil.day, 2, b'T'),
-            (civil.hour, 2, b':'),
-            (civil.minute, 2, b':'),
-            (civil.second, 2, b'.'),
-        ] {
-            push_padded(out, value, width);
-            out.push(separator);
-        }
-        push_padded(out, u64::from(self.now.subsec_millis()), 3);
+        self.push_rfc3339_millis(out);
         let micros = self.elapsed.as_micros();
         let _ = write!(
             Utf8(out),
