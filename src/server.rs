@@ -298,6 +298,9 @@ impl ShutdownHandle {
     /// connections are refused (RST) even before the loops have noticed, and queued ones are
     /// reset (or, in a reuseport group with `tcp_migrate_req`, moved to another listener).
     fn close_listener(&self) {
+        // `stopping` first: a loop woken by the shutdown gets EINVAL from accept, which is
+        // only quiet once it knows the server is stopping (else it logs an error per loop).
+        self.shared.stopping.store(true, Ordering::SeqCst);
         let _ = socket2::SockRef::from(&self.shared.listener).shutdown(std::net::Shutdown::Both);
     }
 

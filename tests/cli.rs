@@ -256,6 +256,21 @@ fn sigterm_exits_0_and_then_refuses_connections() {
     }
 }
 
+/// Shutting the listener down wakes every loop with `EINVAL` from accept: an expected end,
+/// not an error. Several loops and several rounds, since which loop wakes first varies.
+#[test]
+fn sigterm_logs_no_error() {
+    for round in 0..4 {
+        let mut server = TestServer::start_with(&["--threads", "4"]);
+        assert_eq!(server.get("/").status, 200);
+        server.signal("TERM");
+        let status = server.wait_exit(Duration::from_secs(12)).expect("rawserve still running 12 s after SIGTERM");
+        assert_eq!(status.code(), Some(0), "round {round}: {status:?}");
+        let log = server.log();
+        assert!(!log.contains("ERROR") && !log.contains("WARN"), "round {round}: {log}");
+    }
+}
+
 #[test]
 fn sigterm_does_not_wait_for_connections_that_sent_nothing() {
     let mut server = TestServer::start();
