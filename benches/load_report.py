@@ -197,11 +197,11 @@ def progress(runs_path, clk_tck):
         print("  round %s %-6s %s %-16s FAILED: %s" % (run["round"], run["scenario"], run["gen"], run["server"], m["failed"]))
         return
     print(
-        "  round %s %-6s %s %-16s %8s req/s %8s MiB/s p99 %7s ms %6s us/conn srv %3.0f%% gen %3.0f%% ksirq0 %3.0f%% others %3.0f%%"
+        "  round %s %-6s %s %-16s %8s req/s %8s MiB/s p50 %7s p99 %7s ms %6s us/conn srv %3.0f%% gen %3.0f%% ksirq0 %3.0f%% others %3.0f%%"
         " err %d non2xx %d rss %.1f MiB (tw %d)"
         % (
             run["round"], run["scenario"], run["gen"], run["server"], fmt(m["rps"]), fmt(m["mibps"], 1),
-            fmt(m["p99"], 2), fmt(m["cpu_us"], 1), m["srv_pct"], m["gen_pct"], m["ksirq_pct"], m["others_pct"], m["errors"], m["non2xx"],
+            fmt(m["p50"], 3), fmt(m["p99"], 2), fmt(m["cpu_us"], 1), m["srv_pct"], m["gen_pct"], m["ksirq_pct"], m["others_pct"], m["errors"], m["non2xx"],
             m["rss_mib"], m["tw"],
         )
     )
@@ -304,7 +304,7 @@ def report(runs_path, clk_tck, meta_path):
                     return "1" if peer is a else ratio(a[field], peer[field])
 
                 rows.append([
-                    scenario, gen, label, fmt(a["rps"]), fmt(a["spread"]), fmt(a["mibps"], 1), fmt(a["p50"], 2),
+                    scenario, gen, label, fmt(a["rps"]), fmt(a["spread"]), fmt(a["mibps"], 1), fmt(a["p50"], 3),
                     fmt(a["p99"], 2), str(a["errors"]), str(a["non2xx"]), fmt(a["cpu_us"], 1), fmt(a["user_us"], 1), fmt(a["segs"], 1), fmt(a["srv_pct"]),
                     fmt(a["gen_pct"]), fmt(a["srv_core_pct"]), fmt(a["gen_core_pct"]),
                     fmt(a["ksirq_pct"]), fmt(a["others_pct"]),
