@@ -197,6 +197,16 @@ impl TestServer {
         fs::read_dir(format!("/proc/{}/fd", self.pid())).expect("read /proc/PID/fd").count()
     }
 
+    /// How many of the server's open fds are numbered below `limit` (RLIMIT_NOFILE bounds
+    /// the numbers: these are the slots taken).
+    pub fn fds_below(&self, limit: usize) -> usize {
+        fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .expect("read /proc/PID/fd")
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<usize>().ok())
+            .filter(|fd| *fd < limit)
+            .count()
+    }
+
     /// Sends `signal` (e.g. "TERM") with kill(1).
     pub fn signal(&self, signal: &str) {
         send_signal(self.pid(), signal);
