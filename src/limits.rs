@@ -137,8 +137,9 @@ pub const REMEMBERED_FILES: usize = 4096;
 /// until it settles, like git's "racy git" rule.
 pub const SETTLE_TIME: Duration = Duration::from_secs(1);
 
-/// How many connections one event loop accepts per wake-up before it serves the ones it
-/// has: keeps one loop from hoarding a burst while others idle.
+/// How many connections one event loop accepts (serving each as far as its socket allows)
+/// per wake-up before it turns to the ones it has open: keeps one loop from hoarding a burst
+/// while others idle, and its open connections from waiting behind the burst.
 pub const ACCEPT_BATCH: usize = 64;
 
 /// When `accept` fails for lack of fds or memory, pause accepting this long: the

@@ -11,77 +11,81 @@ use std::time::Instant;
 use log::{debug, error, info, warn};
 
 use crate::http::exchange::{overloaded, LoopState};
-use crate::limits::{ACCEPT_BATCH, BURST_QUIET};
+use crate::limits::BURST_QUIET;
 use crate::socket::sys::{accept_nonblocking, replace_fd};
 use crate::socket::Shared;
 
-/// Why an accept batch stopped.
-#[derive(Debug, PartialEq, Eq)]
-pub enum AcceptStop {
-    /// The backlog is empty (EAGAIN), or the batch is done: wait for the next readiness.
+/// What one `accept4` gave.
+pub enum Accepted {
+    /// A connection, with when it was accepted and whether it came over the in-flight cap
+    /// (then it is not counted: the event loop evicts one of its own connections to make
+    /// room for it, or answers it with `refuse_over_cap`).
+    Connection { stream: TcpStream, peer: SocketAddr, at: Instant, over_cap: bool },
+    /// A connection lost before it was ours, or answered 503 with the spare fd: go on.
+    Skipped,
+    /// The backlog is empty (EAGAIN): wait for the next readiness.
     Idle,
     /// Out of fds or memory: stop accepting for `ACCEPT_PAUSE`, leaving the kernel's
     /// backlog to hold the clients.
     Pause,
 }
 
-/// Accepts up to `ACCEPT_BATCH` connections, handing each to `admit` with whether it came
-/// over the in-flight cap (then it is not counted: the event loop evicts one of its own
-/// connections to make room for it, or answers it with `refuse_over_cap`).
-pub fn accept_batch(
-    shared: &Shared,
-    state: &mut LoopState,
-    mut admit: impl FnMut(TcpStream, SocketAddr, Instant, bool),
-) -> AcceptStop {
-    for _ in 0..ACCEPT_BATCH {
-        match accept_nonblocking(&shared.listener) {
-            Ok((stream, peer)) => {
-                if let Some(failures) = shared.fd_exhaustion.ended() {
-                    info!("file descriptors available again after {failures} accept failures");
-                }
-                let in_flight = shared.in_flight.fetch_add(1, Ordering::Relaxed);
-                let over_cap = in_flight >= shared.limits.max_connections;
-                if over_cap {
-                    shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-                } else {
-                    if let Some(refused) = shared.overloaded.ended() {
-                        info!("below the connection cap again after refusing {refused} connections");
-                    }
-                    if let Some(evicted) = shared.evicted.ended() {
-                        info!("below the connection cap again after evicting {evicted} slow heads");
-                    }
-                }
-                admit(stream, peer, Instant::now(), over_cap);
+/// Takes one connection off the listener. The event loop serves it before taking the next,
+/// so at one client at a time the `accept4` that finds the backlog empty comes after the
+/// answer, not before it (`benches/results/single-connection-2026-12-03.md`).
+pub fn accept_one(shared: &Shared, state: &mut LoopState) -> Accepted {
+    match accept_nonblocking(&shared.listener) {
+        Ok((stream, peer)) => {
+            if let Some(failures) = shared.fd_exhaustion.ended() {
+                info!("file descriptors available again after {failures} accept failures");
             }
-            Err(e) => match e.raw_os_error() {
-                Some(libc::EAGAIN) => return AcceptStop::Idle,
-                // The client gave up between SYN and accept, a signal, a firewall verdict,
-                // a protocol error on one connection: nothing to do with the next one.
-                Some(code) if lost_one_connection(code) => {
-                    debug!("accept: {e} (one connection lost, going on)");
+            let in_flight = shared.in_flight.fetch_add(1, Ordering::Relaxed);
+            let over_cap = in_flight >= shared.limits.max_connections;
+            if over_cap {
+                shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+            } else {
+                if let Some(refused) = shared.overloaded.ended() {
+                    info!("below the connection cap again after refusing {refused} connections");
                 }
-                Some(libc::EMFILE | libc::ENFILE) => {
-                    if shared.fd_exhaustion.failed() {
-                        warn!("accept: {e}: out of file descriptors; answering 503 with a spare fd until some close");
-                    }
-                    if !refuse_with_spare_fd(shared, state) {
-                        return AcceptStop::Pause;
-                    }
+                if let Some(evicted) = shared.evicted.ended() {
+                    info!("below the connection cap again after evicting {evicted} slow heads");
                 }
-                Some(libc::ENOBUFS | libc::ENOMEM) => {
-                    warn!("accept: {e}: pausing");
-                    return AcceptStop::Pause;
-                }
-                // Shutdown has closed the listener.
-                Some(libc::EINVAL) if shared.stopping.load(Ordering::Relaxed) => return AcceptStop::Idle,
-                _ => {
-                    error!("accept: unexpected error {e}; pausing and going on");
-                    return AcceptStop::Pause;
-                }
-            },
+            }
+            Accepted::Connection { stream, peer, at: Instant::now(), over_cap }
         }
+        Err(e) => match e.raw_os_error() {
+            Some(libc::EAGAIN) => Accepted::Idle,
+            // The client gave up between SYN and accept, a signal, a firewall verdict,
+            // a protocol error on one connection: nothing to do with the next one.
+            Some(code) if lost_one_connection(code) => {
+                debug!("accept: {e} (one connection lost, going on)");
+                Accepted::Skipped
+            }
+            Some(libc::EMFILE | libc::ENFILE) => {
+                if shared.fd_exhaustion.failed() {
+                    warn!("accept: {e}: out of file descriptors; answering 503 with a spare fd until some close");
+                }
+                match refuse_with_spare_fd(shared, state) {
+                    SpareRefusal::Refused => Accepted::Skipped,
+                    // Linux takes the new fd before it looks at the backlog, so EMFILE also
+                    // comes with nobody waiting: right after serving the connection that took
+                    // the last fd, say.
+                    SpareRefusal::NobodyWaiting => Accepted::Idle,
+                    SpareRefusal::NoSpare => Accepted::Pause,
+                }
+            }
+            Some(libc::ENOBUFS | libc::ENOMEM) => {
+                warn!("accept: {e}: pausing");
+                Accepted::Pause
+            }
+            // Shutdown has closed the listener.
+            Some(libc::EINVAL) if shared.stopping.load(Ordering::Relaxed) => Accepted::Idle,
+            _ => {
+                error!("accept: unexpected error {e}; pausing and going on");
+                Accepted::Pause
+            }
+        },
     }
-    AcceptStop::Idle
 }
 
 /// A connection over the cap for which no connection could be evicted (all have a response
@@ -195,26 +199,42 @@ impl SpareFd {
     }
 }
 
+/// What `refuse_with_spare_fd` did.
+enum SpareRefusal {
+    /// A waiting client got its 503, and the spare is back.
+    Refused,
+    /// The backlog was empty (or another loop took the freed slot first): nobody to refuse.
+    NobodyWaiting,
+    /// No spare to make room with.
+    NoSpare,
+}
+
 /// EMFILE: close the spare to make room, accept the waiting connection into that slot,
 /// answer 503, then make the slot the spare again with `replace_fd` (`dup3`) over the refused
 /// socket's fd (which closes the socket, its 503 and FIN already queued): the slot is never
 /// free for another thread to take. The client gets an answer instead of hanging in the
-/// backlog. Returns false when no spare was available.
-fn refuse_with_spare_fd(shared: &Shared, state: &mut LoopState) -> bool {
+/// backlog.
+fn refuse_with_spare_fd(shared: &Shared, state: &mut LoopState) -> SpareRefusal {
     let spare_fd = &shared.spare_fd;
-    let Ok(mut spare) = spare_fd.fd.lock() else { return false };
-    let Some(held) = spare.take() else { return false };
+    let Ok(mut spare) = spare_fd.fd.lock() else { return SpareRefusal::NoSpare };
+    let Some(held) = spare.take() else { return SpareRefusal::NoSpare };
     drop(held);
-    match accept_nonblocking(&shared.listener) {
+    let refusal = match accept_nonblocking(&shared.listener) {
         Ok((stream, _)) => {
             refuse(&stream, shared, state);
             *spare = replace_fd(shared.waker.as_fd(), OwnedFd::from(stream)).ok();
+            SpareRefusal::Refused
         }
-        // Nothing waiting, or another thread took the freed slot first.
-        Err(_) => *spare = shared.waker.as_fd().try_clone_to_owned().ok(),
-    }
+        Err(_) => {
+            *spare = shared.waker.as_fd().try_clone_to_owned().ok();
+            SpareRefusal::NobodyWaiting
+        }
+    };
     spare_fd.missing.store(spare.is_none(), Ordering::Relaxed);
-    spare.is_some()
+    match refusal {
+        SpareRefusal::Refused if spare.is_none() => SpareRefusal::NoSpare,
+        refusal => refusal,
+    }
 }
 
 /// Sends the HTTP side's `503 Service Unavailable` (with `Retry-After`) and closes, without

@@ -4,6 +4,7 @@
 //! side's `LoopState`: dates, file cache) and passes it to every step.
 
 use std::io;
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -12,8 +13,8 @@ use std::time::{Duration, Instant};
 use log::{debug, error};
 
 use crate::http::exchange::LoopState;
-use crate::limits::{ACCEPT_PAUSE, EVICTION_DEBT, EVICTION_MIN_AGE, TIMER_TICK};
-use crate::socket::acceptor::{accept_batch, note_eviction, refuse_over_cap, AcceptStop};
+use crate::limits::{ACCEPT_BATCH, ACCEPT_PAUSE, EVICTION_DEBT, EVICTION_MIN_AGE, TIMER_TICK};
+use crate::socket::acceptor::{accept_one, note_eviction, refuse_over_cap, Accepted};
 use crate::socket::connection::{Connection, Next};
 use crate::socket::readiness::{Events, Interest, Poller};
 use crate::socket::Shared;
@@ -127,31 +128,35 @@ impl<'s> EventLoop<'s> {
         if self.drain_deadline.is_some() || self.paused_until.is_some() {
             return;
         }
-        // Read before accepting: a connection accepted in this batch was held if the hold was on.
-        let held = self.shared.deferral.held();
-        let mut admitted = Vec::new();
-        let stop = accept_batch(self.shared, &mut self.state, |stream, peer, now, over_cap| {
-            admitted.push((stream, peer, now, over_cap))
-        });
-        for (stream, peer, now, over_cap) in admitted {
-            // At the cap: the evicted connection's place (and its count) passes to this one.
-            if over_cap && !self.evict_slowest_head(now) && !self.borrow_place() {
-                refuse_over_cap(self.shared, &stream, &mut self.state);
-                continue;
+        // Up to ACCEPT_BATCH per readiness, so the connections already open get their turn.
+        for _ in 0..ACCEPT_BATCH {
+            // Read before accepting: a connection accepted now was held if the hold was on.
+            let held = self.shared.deferral.held();
+            match accept_one(self.shared, &mut self.state) {
+                Accepted::Connection { stream, peer, at, over_cap } => self.admit(stream, peer, at, over_cap, held),
+                Accepted::Skipped => {}
+                Accepted::Idle => return,
+                Accepted::Pause => return self.pause_accepting(),
             }
-            let id = self.shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
-            let conn = Connection::new(id, stream, peer, self.shared, now);
-            let index = self.insert(conn);
-            // Serve it now: with TCP_DEFER_ACCEPT (or on loopback) the request is already there.
-            self.drive(index, |conn, shared, state| conn.start(shared, state, held));
-            // Had to wait for its request while this loop has others open: the hold would have
-            // saved that (socket/deferral.rs).
-            let waited_beside_others = self.slots[index].parked && self.live > 1;
-            self.shared.deferral.accepted(&self.shared.listener, now, waited_beside_others);
         }
-        if stop == AcceptStop::Pause {
-            self.pause_accepting();
+    }
+
+    /// Serves a connection just accepted, as far as its socket allows.
+    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, now: Instant, over_cap: bool, held: Option<Duration>) {
+        // At the cap: the evicted connection's place (and its count) passes to this one.
+        if over_cap && !self.evict_slowest_head(now) && !self.borrow_place() {
+            refuse_over_cap(self.shared, &stream, &mut self.state);
+            return;
         }
+        let id = self.shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
+        let conn = Connection::new(id, stream, peer, self.shared, now);
+        let index = self.insert(conn);
+        // Serve it now: with TCP_DEFER_ACCEPT (or on loopback) the request is already there.
+        self.drive(index, |conn, shared, state| conn.start(shared, state, held));
+        // Had to wait for its request while this loop has others open: the hold would have
+        // saved that (socket/deferral.rs).
+        let waited_beside_others = self.slots[index].parked && self.live > 1;
+        self.shared.deferral.accepted(&self.shared.listener, now, waited_beside_others);
     }
 
     fn pause_accepting(&mut self) {
