@@ -3,8 +3,10 @@
 # and the peers of benches/load.sh: context switches and migrations (perf stat), which threads
 # of the server woke (voluntary/involuntary switches per thread, /proc/PID/task/*/status), TCP
 # segments (nstat), the segments of three single requests in order (tcpdump -i lo), and the
-# syscalls of every thread around three single requests (strace -f -tt -T). Counts do not
-# need a quiet machine; the timestamps it prints do, and are only there to show order.
+# syscalls of every thread around three single requests (strace -f -tt -T), and two timings:
+# the server's time per request from the capture (request segment to answer segment), and,
+# at 50 connections under wrk and under oha, context switches and task-clock per request.
+# Counts do not need a quiet machine; the timings do.
 #
 #   bash benches/single_connection.sh            # all servers, 5 s of wrk -c1 each
 #   SERVERS="rawserve floor" DURATION=3 bash benches/single_connection.sh
@@ -17,7 +19,7 @@
 #   RAWSERVE_ARGS=    extra arguments for both rawserve rows
 #   TRACE=1           0: skip tcpdump and strace (perf stat, nstat and threads only)
 #
-# Needs root (perf stat -p, tcpdump), wrk, perf, strace, tcpdump, nstat (iproute2), python3,
+# Needs root (perf stat -p, tcpdump), wrk, perf, strace, tcpdump, nstat (iproute2), python3, oha (for the wrk/oha rows),
 # cc, nginx, h2o. Pinned as load.sh pins: servers on core 0, wrk on core 1. It stops only what
 # it started, by PID, and removes its temp dir.
 set -euo pipefail
@@ -144,6 +146,41 @@ segment_kinds() { # server port
   } END { for (k in n) print k, n[k]; print "total", total }' | sort
 }
 
+# tcpdump -tt lines -> the server's time per request, from the request's data segment to the
+# first segment of the answer (what the server adds to the client's latency: its wake-up, its
+# syscalls, its own code), and the client's, from the SYN-ACK to its request. Median and p90.
+server_time() { # server port
+  python3 -c '
+import re, sys
+port, cur, done = sys.argv[1], {}, []
+for line in sys.stdin:
+    m = re.match(r"([\d.]+) IP [\d.]+\.(\d+) > [\d.]+\.(\d+): Flags \[([^\]]+)\].*length (\d+)", line)
+    if not m:
+        continue
+    t, src, dst, flags, length = float(m[1]), m[2], m[3], m[4], int(m[5])
+    if dst == port:
+        if flags == "S":
+            if src in cur:
+                done.append(cur[src])
+            cur[src] = {}
+        elif src in cur and length and "request" not in cur[src]:
+            cur[src]["request"] = t
+    elif dst in cur:
+        if flags == "S.":
+            cur[dst]["synack"] = t
+        elif length and "answer" not in cur[dst]:
+            cur[dst]["answer"] = t
+done += cur.values()
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))] * 1e6 if xs else float("nan")
+server = [c["answer"] - c["request"] for c in done if "answer" in c and "request" in c]
+client = [c["request"] - c["synack"] for c in done if "request" in c and "synack" in c]
+print("- server time per request (tcpdump, request segment to first answer segment): p50 %.1f µs, p90 %.1f µs (%d requests)" % (pct(server, .5), pct(server, .9), len(server)))
+print("- client time (tcpdump, SYN-ACK to request segment): p50 %.1f µs" % pct(client, .5))
+' "$1"
+}
+
 NSTAT_KEYS='TcpActiveOpens|TcpPassiveOpens|TcpOutSegs|TcpInSegs|TcpRetransSegs|TcpOutRsts|TcpExtDelayedACKs|TcpExtTCPPureAcks|TcpExtTCPHPAcks|TcpExtTCPDeferAcceptDrop|TcpExtTW|TcpExtTCPOrigDataSent|TcpExtTCPHPHits|TcpExtTCPAbortOnData'
 
 measure() { # key
@@ -166,6 +203,7 @@ measure() { # key
   NSTAT_HISTORY=$TMP/nstat.history nstat 2>/dev/null | grep -E "^($NSTAT_KEYS) " >"$out.nstat" || true
   ipis >"$out.ipi1"
   tcpdump -r "$out.pcap" -nn 2>/dev/null | segment_kinds "${PORT[$key]}" >"$out.segs" || true
+  tcpdump -r "$out.pcap" -nn -tt 2>/dev/null | server_time "${PORT[$key]}" >"$out.times" || true
   thread_switches "$worker" >"$out.threads1"
   requests=$(awk '/requests in/ {print $1}' "$out.wrk")
   echo "### $key"
@@ -176,6 +214,7 @@ measure() { # key
   join <(sort "$out.threads0") <(sort "$out.threads1") |
     awk -v n="$requests" '{v = $6 - $3; nv = $7 - $4; printf "- thread %s (%s): %.3f voluntary, %.3f involuntary switches (%d, %d)\n", $1, $2, v / n, nv / n, v, nv}'
   awk -v n="$requests" '{printf "- segments on the port (tcpdump): %s %.3f (%d)\n", $1, $2 / n, $2}' "$out.segs"
+  cat "$out.times"
   paste "$out.ipi0" "$out.ipi1" | awk -v n="$requests" '{printf "- /proc/interrupts %s (machine-wide): core 0 %.3f, core 1 %.3f\n", $1, ($5 - $2) / n, ($6 - $3) / n}'
   awk -v n="$requests" '{printf "- nstat %s (machine-wide: other work on loopback counts too): %.2f (%d)\n", $1, $2 / n, $2}' "$out.nstat"
   echo
@@ -238,11 +277,42 @@ measure_c50() { # key
   echo
 }
 
+# wrk and oha at 50 connections, one after the other, for any server: how often the server
+# sleeps in epoll_wait per request (context switches) and its CPU per request (task-clock).
+# oha's requests come spread out, wrk's in bursts, so a server faster than its client sleeps
+# more often per request under oha.
+measure_generators() { # key
+  local key=$1 worker=${WORKER[$1]} url gen requests
+  command -v oha >/dev/null || { echo "(oha not installed: no wrk/oha comparison)"; echo; return; }
+  url="http://127.0.0.1:${PORT[$key]}/1k.html"
+  for gen in wrk oha; do
+    perf stat -e context-switches,task-clock -p "$worker" -o "$TMP/$key.$gen.perf" -- sleep $((DURATION + 1)) &
+    local perf_pid=$!
+    sleep 0.5
+    if [ "$gen" = wrk ]; then
+      taskset -c 1 wrk -t1 -c50 -d"${DURATION}"s -H 'Connection: close' "$url" >"$TMP/$key.$gen.out" 2>&1
+      requests=$(awk '/requests in/ {print $1}' "$TMP/$key.$gen.out")
+    else
+      taskset -c 1 oha -z "${DURATION}s" -c 50 --disable-keepalive --no-tui --output-format json "$url" >"$TMP/$key.$gen.out" 2>/dev/null
+      requests=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1]))["statusCodeDistribution"].values()))' "$TMP/$key.$gen.out")
+    fi
+    wait "$perf_pid" || true
+    awk -v n="$requests" -v g="$gen" -v k="$key" '
+      /context-switches/ {gsub(",", "", $1); cs = $1}
+      /task-clock/ {gsub(",", "", $1); tc = $1}
+      END {printf "- %s, %s -c50 (%d requests): %.3f context switches, %.1f µs task-clock per request\n", k, g, n, cs / n, tc * 1000 / n}' "$TMP/$key.$gen.perf"
+  done
+  echo
+}
+
 for key in $SERVERS; do start "$key"; done
 echo "## Single connection: counts per request ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, Linux $(uname -r), load $(cut -d' ' -f1 /proc/loadavg))"
 echo
 for key in $SERVERS; do measure "$key"; done
 for key in $SERVERS; do [[ $key != rawserve* ]] || measure_c50 "$key"; done
+echo "### wrk and oha at 50 connections"
+echo
+for key in $SERVERS; do measure_generators "$key"; done
 if [ "$TRACE" = 1 ]; then
   for key in $SERVERS; do trace "$key"; done
 fi
