@@ -247,11 +247,15 @@ fn pipeline_step(site: &Site, bytes: &[u8], out: &mut Vec<u8>, dates: &mut Dates
 
 /// What the connection's reader does with a complete head: the real handler (through the
 /// file cache when the site has it on), the head bytes written, the first piece beside them.
-fn answer_step(service: &Service, state: &mut LoopState, bytes: &[u8]) -> usize {
+/// `buffer` goes round as a connection's does: the head is answered into it, and it comes
+/// back for the next.
+fn answer_step(service: &Service, state: &mut LoopState, bytes: &[u8], buffer: &mut Vec<u8>) -> usize {
     let mut scanned = 0;
     let Ok(HeadScan::Complete(len)) = scan_head(bytes, &mut scanned) else { panic!("complete head") };
-    let transmission = answer(&bytes[..len], false, service, state);
-    transmission.bytes.len() + transmission.rest.len()
+    let transmission = answer(&bytes[..len], false, service, state, std::mem::take(buffer));
+    let sent = transmission.bytes.len() + transmission.rest.len();
+    *buffer = transmission.bytes;
+    sent
 }
 
 fn listing_step(site: &Site) -> usize {
@@ -277,17 +281,18 @@ fn loopback_get(addr: SocketAddr, request: &[u8], buf: &mut Vec<u8>) -> usize {
 struct Served {
     service: Service,
     state: LoopState,
+    buffer: Vec<u8>,
 }
 
 impl Served {
     fn new(site: Site) -> Served {
         let service = Service::new(site);
         let state = LoopState::new(&service);
-        Served { service, state }
+        Served { service, state, buffer: Vec::new() }
     }
 
     fn answer(&mut self, bytes: &[u8]) -> usize {
-        answer_step(&self.service, &mut self.state, bytes)
+        answer_step(&self.service, &mut self.state, bytes, &mut self.buffer)
     }
 
     fn respond(&mut self, bytes: &[u8]) -> Vec<u8> {

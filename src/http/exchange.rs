@@ -138,18 +138,28 @@ pub struct Transmission {
     pub stream: Option<EventStream>,
 }
 
-impl Transmission {
-    fn new(
-        response: Response,
-        linger: bool,
-        mut record: AccessRecord,
-        service: &Service,
-        dates: &mut Dates,
-    ) -> Transmission {
+/// A response decided on and not yet encoded: the request's bytes may still be in the buffer
+/// the transmission will be written into.
+struct Reply {
+    response: Response,
+    linger: bool,
+    record: AccessRecord,
+    stream: Option<EventStream>,
+}
+
+impl Reply {
+    fn new(response: Response, linger: bool, record: AccessRecord) -> Reply {
+        Reply { response, linger, record, stream: None }
+    }
+
+    /// Encodes the response into `bytes` (emptied first): the connection's own buffer, which
+    /// received the head, so a small response costs no allocation of its own.
+    fn encode(self, service: &Service, dates: &mut Dates, mut bytes: Vec<u8>) -> Transmission {
+        let Reply { response, linger, mut record, stream } = self;
         record.status = response.status().code();
         record.refusal = response.refusal();
-        // One send carries the head and a first piece that is in memory: one allocation of
-        // the right size for both (a head is 200–400 bytes).
+        // One send carries the head and a first piece that is in memory: room for both at
+        // once (a head is 200–400 bytes).
         let first_len = match response.body().pieces.first() {
             Some(Piece::Bytes(first)) => Some(first.len()),
             Some(Piece::Region { offset, len }) => {
@@ -157,7 +167,8 @@ impl Transmission {
             }
             None => None,
         };
-        let mut bytes = Vec::with_capacity(512 + first_len.unwrap_or(0));
+        bytes.clear();
+        bytes.reserve(512 + first_len.unwrap_or(0));
         write_response_head(&mut bytes, &response, &service.added, dates);
         let head_len = bytes.len();
         let crate::files::body::Body { pieces, source } = response.into_body();
@@ -170,7 +181,7 @@ impl Transmission {
                 None => {}
             }
         }
-        Transmission { bytes, head_len, rest: rest.collect(), source, linger, record, stream: None }
+        Transmission { bytes, head_len, rest: rest.collect(), source, linger, record, stream }
     }
 }
 
@@ -188,6 +199,19 @@ pub struct RequestReader {
 impl RequestReader {
     pub fn new() -> RequestReader {
         RequestReader::default()
+    }
+
+    /// Receives into `buffer` (emptied first): one a closed connection gave back, so its
+    /// allocation serves the next (`socket::event_loop`).
+    pub fn with_buffer(mut buffer: Vec<u8>) -> RequestReader {
+        buffer.clear();
+        RequestReader { buf: buffer, ..RequestReader::default() }
+    }
+
+    /// Gives back the buffer (received bytes and all) when the connection ends before its
+    /// head was answered.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 
     /// Nothing received yet: no request, so no response, is in flight.
@@ -225,36 +249,52 @@ impl RequestReader {
     }
 
     /// After a receive: `None` while the head is incomplete, else what to send (the answer,
-    /// or the refusal of a head that broke a limit or can never become a request).
+    /// or the refusal of a head that broke a limit or can never become a request), written
+    /// into this reader's buffer, which it no longer needs.
     pub fn answer(&mut self, service: &Service, state: &mut LoopState) -> Option<Transmission> {
-        match scan_head(&self.buf, &mut self.scanned) {
-            Ok(HeadScan::Incomplete) => None,
+        let reply = match scan_head(&self.buf, &mut self.scanned) {
+            Ok(HeadScan::Incomplete) => return None,
             Ok(HeadScan::Complete(head_len)) => {
                 // Bytes past the head, or a receive that filled the buffer, mean the client
                 // sent (or is sending) more: a body or a pipelined request.
                 let more_input = self.buf.len() > head_len || self.filled;
-                Some(answer(&self.buf[..head_len], more_input, service, state))
+                reply(&self.buf[..head_len], more_input, service, state)
             }
-            Err(error) => Some(refuse(&self.buf, &error, service, state)),
-        }
+            Err(error) => refusal(&self.buf, &error, state),
+        };
+        Some(reply.encode(service, &mut state.dates, std::mem::take(&mut self.buf)))
     }
 
     /// The head did not arrive within the head deadline: 408.
-    pub fn timed_out(&self, service: &Service, state: &mut LoopState) -> Transmission {
-        refuse(&self.buf, &RequestError::HeadTimeout, service, state)
+    pub fn timed_out(&mut self, service: &Service, state: &mut LoopState) -> Transmission {
+        self.refuse(&RequestError::HeadTimeout, service, state)
     }
 
     /// The connection cap is full and this head has made the least progress: 408 too (RFC
     /// 9110 §15.5.9: the server did not receive a complete request in the time it was
     /// prepared to wait), with its own reason in the log.
-    pub fn evicted(&self, service: &Service, state: &mut LoopState) -> Transmission {
-        refuse(&self.buf, &RequestError::Evicted, service, state)
+    pub fn evicted(&mut self, service: &Service, state: &mut LoopState) -> Transmission {
+        self.refuse(&RequestError::Evicted, service, state)
+    }
+
+    fn refuse(&mut self, error: &RequestError, service: &Service, state: &mut LoopState) -> Transmission {
+        refusal(&self.buf, error, state).encode(service, &mut state.dates, std::mem::take(&mut self.buf))
     }
 }
 
-/// Parses and checks a complete head, then answers it. A panic while answering becomes a 500
-/// for this request alone.
-pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mut LoopState) -> Transmission {
+/// Parses and checks a complete head, then answers it, encoded into `bytes` (emptied first).
+/// A panic while answering becomes a 500 for this request alone.
+pub fn answer(
+    head_bytes: &[u8],
+    more_input: bool,
+    service: &Service,
+    state: &mut LoopState,
+    bytes: Vec<u8>,
+) -> Transmission {
+    reply(head_bytes, more_input, service, state).encode(service, &mut state.dates, bytes)
+}
+
+fn reply(head_bytes: &[u8], more_input: bool, service: &Service, state: &mut LoopState) -> Reply {
     let head_bytes = &*higher_minor_as_http11(head_bytes);
     let mut slots = empty_field_slots();
     let mut record = AccessRecord::default();
@@ -286,10 +326,7 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
             if let Some(live) = service.live.as_ref().filter(|_| is_stream_target(head.target)) {
                 let (response, stream) = open_stream(&head, live, state);
                 record.resolved = state.resolved.take();
-                let mut transmission =
-                    Transmission::new(response, more_input || head.has_body, record, service, &mut state.dates);
-                transmission.stream = stream;
-                return transmission;
+                return Reply { stream, ..Reply::new(response, more_input || head.has_body, record) };
             }
             // The tree is chosen once, now that the request is here: every file, folder and
             // index of this answer comes from it.
@@ -315,29 +352,23 @@ pub fn answer(head_bytes: &[u8], more_input: bool, service: &Service, state: &mu
         }
     };
     record.resolved = state.resolved.take();
-    Transmission::new(response, linger, record, service, &mut state.dates)
+    Reply::new(response, linger, record)
 }
 
 /// The refusal of a head that is incomplete or broke a limit (414, 431, 408, an early 400).
-pub fn refuse(received: &[u8], error: &RequestError, service: &Service, state: &mut LoopState) -> Transmission {
+fn refusal(received: &[u8], error: &RequestError, state: &LoopState) -> Reply {
     let record = AccessRecord {
         request_line: (state.describe && !received.is_empty()).then(|| b"-".to_vec()),
         ..AccessRecord::default()
     };
-    Transmission::new(refused_head(received, error), true, record, service, &mut state.dates)
+    Reply::new(refused_head(received, error), true, record)
 }
 
 /// The whole answer to a connection refused before it was read (over the connection cap, out
 /// of file descriptors): `503` with `Retry-After`.
 pub fn overloaded(service: &Service, state: &mut LoopState) -> Vec<u8> {
-    let transmission = Transmission::new(
-        Response::error(Status::ServiceUnavailable),
-        false,
-        AccessRecord::default(),
-        service,
-        &mut state.dates,
-    );
-    transmission.bytes
+    let reply = Reply::new(Response::error(Status::ServiceUnavailable), false, AccessRecord::default());
+    reply.encode(service, &mut state.dates, Vec::new()).bytes
 }
 
 /// The error response for a head that was refused (possibly before it was complete). A
@@ -355,12 +386,12 @@ fn refused_head(received: &[u8], error: &RequestError) -> Response {
 /// the server would send (file regions are read from the file). For fuzzing and benches.
 pub fn respond_to_bytes(bytes: &[u8], service: &Service, state: &mut LoopState) -> Vec<u8> {
     let mut scanned = 0;
-    let transmission = match scan_head(bytes, &mut scanned) {
-        Ok(HeadScan::Complete(len)) => answer(&bytes[..len], false, service, state),
-        Ok(HeadScan::Incomplete) => refuse(bytes, &RequestError::HeadTimeout, service, state),
-        Err(error) => refuse(bytes, &error, service, state),
+    let reply = match scan_head(bytes, &mut scanned) {
+        Ok(HeadScan::Complete(len)) => reply(&bytes[..len], false, service, state),
+        Ok(HeadScan::Incomplete) => refusal(bytes, &RequestError::HeadTimeout, state),
+        Err(error) => refusal(bytes, &error, state),
     };
-    transmission_bytes(transmission)
+    transmission_bytes(reply.encode(service, &mut state.dates, Vec::new()))
 }
 
 /// Every byte a transmission sends, file regions read from their file.

@@ -76,14 +76,23 @@ macro_rules! narrate {
 }
 
 impl Connection {
-    pub fn new(id: u64, stream: TcpStream, peer: SocketAddr, shared: &Shared, now: Instant) -> Connection {
+    /// `buffer` receives the head and then holds what is sent: one a closed connection gave
+    /// back (`close`), or a new one.
+    pub fn new(
+        id: u64,
+        stream: TcpStream,
+        peer: SocketAddr,
+        shared: &Shared,
+        now: Instant,
+        buffer: Vec<u8>,
+    ) -> Connection {
         let conn = Connection {
             id,
             stream,
             peer,
             accepted_at: now,
             deadline: now + shared.limits.head_timeout,
-            state: State::ReadingHead(RequestReader::new()),
+            state: State::ReadingHead(RequestReader::with_buffer(buffer)),
             record: AccessRecord::default(),
             body_sent: 0,
         };
@@ -177,7 +186,7 @@ impl Connection {
         if now < self.deadline {
             return Next::Wait;
         }
-        match &self.state {
+        match &mut self.state {
             State::ReadingHead(reader) => {
                 narrate!(self, "head deadline passed");
                 let transmission = reader.timed_out(&shared.service, state);
@@ -408,13 +417,19 @@ impl Connection {
     }
 
     /// The one place a connection ends: `close()` (dropping the socket, which also takes it
-    /// off the poller), the narration's last line, and the access line.
-    pub fn close(self, shared: &Shared) {
+    /// off the poller), the narration's last line, and the access line. Gives back the
+    /// connection's buffer, for the next one.
+    pub fn close(self, shared: &Shared) -> Vec<u8> {
         let elapsed: Duration = self.accepted_at.elapsed();
-        let Connection { id, stream, peer, record, body_sent, .. } = self;
+        let Connection { id, stream, peer, record, body_sent, state, .. } = self;
         drop(stream);
         debug!("conn {id} +{elapsed:?} closed");
         shared.service.access_log.write(&record, peer, body_sent, elapsed);
+        match state {
+            State::ReadingHead(reader) => reader.into_buffer(),
+            State::Sending { out, .. } => out.bytes,
+            State::Lingering { .. } | State::Streaming(_) => Vec::new(),
+        }
     }
 }
 

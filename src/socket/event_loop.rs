@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use log::{debug, error};
 
 use crate::http::exchange::LoopState;
-use crate::limits::{ACCEPT_BATCH, ACCEPT_PAUSE, EVICTION_DEBT, EVICTION_MIN_AGE, TIMER_TICK};
+use crate::limits::{
+    ACCEPT_BATCH, ACCEPT_PAUSE, EVICTION_DEBT, EVICTION_MIN_AGE, SPARE_BUFFERS, SPARE_BUFFER_BYTES, TIMER_TICK,
+};
 use crate::socket::acceptor::{accept_one, note_eviction, refuse_over_cap, Accepted};
 use crate::socket::connection::{Connection, Next};
 use crate::socket::readiness::{Events, Interest, Poller};
@@ -32,12 +34,29 @@ struct Slot {
     parked: bool,
 }
 
+/// Buffers of closed connections, for the next ones (`SPARE_BUFFER_BYTES`).
+#[derive(Default)]
+struct SpareBuffers(Vec<Vec<u8>>);
+
+impl SpareBuffers {
+    fn take(&mut self) -> Vec<u8> {
+        self.0.pop().unwrap_or_default()
+    }
+
+    fn give(&mut self, buffer: Vec<u8>) {
+        if buffer.capacity() > 0 && buffer.capacity() <= SPARE_BUFFER_BYTES && self.0.len() < SPARE_BUFFERS {
+            self.0.push(buffer);
+        }
+    }
+}
+
 pub struct EventLoop<'s> {
     shared: &'s Shared,
     poller: Poller,
     state: LoopState,
     slots: Vec<Slot>,
     free: Vec<usize>,
+    buffers: SpareBuffers,
     live: usize,
     /// Accepting is paused until then (out of fds).
     paused_until: Option<Instant>,
@@ -59,6 +78,7 @@ impl<'s> EventLoop<'s> {
             state: LoopState::new(&shared.service),
             slots: Vec::new(),
             free: Vec::new(),
+            buffers: SpareBuffers::default(),
             live: 0,
             paused_until: None,
             drain_deadline: None,
@@ -149,7 +169,7 @@ impl<'s> EventLoop<'s> {
             return;
         }
         let id = self.shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
-        let conn = Connection::new(id, stream, peer, self.shared, now);
+        let conn = Connection::new(id, stream, peer, self.shared, now, self.buffers.take());
         let index = self.insert(conn);
         // Serve it now: with TCP_DEFER_ACCEPT (or on loopback) the request is already there.
         self.drive(index, |conn, shared, state| conn.start(shared, state, held));
@@ -358,7 +378,7 @@ impl<'s> EventLoop<'s> {
             slot.parked = false;
             self.free.push(index);
             self.live -= 1;
-            conn.close(self.shared);
+            self.buffers.give(conn.close(self.shared));
             if uncount {
                 self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
             }
