@@ -22,7 +22,7 @@ pub fn scan_head(buf: &[u8], scanned: &mut usize) -> Result<HeadScan, RequestErr
     let from = (*scanned).max(start);
     let mut end = None;
     let mut i = from;
-    while let Some(offset) = buf[i..].iter().position(|b| *b == b'\n') {
+    while let Some(offset) = memchr::memchr(b'\n', &buf[i..]) {
         let lf = i + offset;
         if lf > start {
             let prev = buf[lf - 1];

@@ -186,7 +186,7 @@ impl Response {
         debug_assert!(!name.eq_ignore_ascii_case("content-length"), "Content-Length is derived from the body");
         self.fields.push_str(name);
         self.fields.push_str(": ");
-        if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+        if has_line_break(value.as_bytes()) {
             self.fields.extend(value.chars().filter(|c| *c != '\r' && *c != '\n'));
         } else {
             self.fields.push_str(value);
@@ -286,6 +286,24 @@ pub fn write_response_head(out: &mut Vec<u8>, response: &Response, added: &Added
     out.extend_from_slice(b"\r\n");
 }
 
+/// Whether `bytes` holds a CR or an LF, eight bytes at a time: a response's values are short
+/// (5–40 bytes), where a byte loop cost 580 instructions a response and `memchr2` 370
+/// (callgrind). A byte of `word ^ CR` is zero where `word` has a CR, and `x - 0x01…01 & !x &
+/// 0x80…80` is non-zero exactly when some byte of `x` is zero.
+fn has_line_break(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let word = u64::from_ne_bytes(word.try_into().unwrap_or_default());
+        if has_zero_byte(word ^ (ONES * u64::from(b'\r'))) || has_zero_byte(word ^ (ONES * u64::from(b'\n'))) {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|b| *b == b'\r' || *b == b'\n')
+}
+
 /// Appends `n` in decimal without going through a `String`.
 pub fn append_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
@@ -336,6 +354,21 @@ mod tests {
         response.field("Location", "/a\r\nSet-Cookie: x=1");
         let head = head_text(&response);
         assert!(head.contains("\r\nLocation: /aSet-Cookie: x=1\r\n"), "{head}");
+    }
+
+    #[test]
+    fn line_breaks_are_found_anywhere() {
+        for len in 0..40 {
+            let clean = vec![b'a'; len];
+            assert!(!has_line_break(&clean));
+            for at in 0..len {
+                for (byte, found) in [(b'\r', true), (b'\n', true), (b'\t', false), (0x8d, false), (0x0c, false)] {
+                    let mut value = clean.clone();
+                    value[at] = byte;
+                    assert_eq!(has_line_break(&value), found, "{value:?}");
+                }
+            }
+        }
     }
 
     #[test]
