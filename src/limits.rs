@@ -99,7 +99,7 @@ pub const INITIAL_HEAD_BUFFER: usize = 2048;
 /// A closed connection's buffer (its head, then its response's first bytes) is kept for the
 /// next one when it is no bigger than this, and at most `SPARE_BUFFERS` are kept per loop
 /// (at most 256 KiB). A 2 KiB buffer is past glibc's per-thread cache (1032 bytes), so a new
-/// one per connection cost two trips into the allocator's bins: ~850 of the ~10,000
+/// one per connection cost two trips into the allocator's bins: ~500 of the ~10,000
 /// instructions of a small cached response (callgrind).
 pub const SPARE_BUFFER_BYTES: usize = 8 * 1024;
 pub const SPARE_BUFFERS: usize = 32;

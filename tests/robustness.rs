@@ -152,6 +152,42 @@ fn pipelined_second_request_gets_one_response_and_a_clean_close() {
     assert!(!response.body_text().contains("bravo"));
 }
 
+/// Each loop hands a closed connection's buffer to the next one (`SpareBuffers`): nothing the
+/// last client sent or was sent may reach the next. One loop, so every connection reuses.
+#[test]
+fn a_connection_buffer_carries_nothing_to_the_next() {
+    let server = TestServer::start_with(&["--threads", "1"]);
+    server.write("a.txt", "alpha\n");
+    server.write("b.txt", "bravo\n");
+    server.write("big.txt", "z".repeat(20_000));
+    let padded = format!("GET /a.txt HTTP/1.1\r\nHost: h\r\nX-Pad: {}\r\n\r\n", "p".repeat(3000));
+    let first = Response::parse(&server.raw(padded));
+    first.assert_status("HTTP/1.1 200 OK");
+    assert_eq!(first.body, b"alpha\n");
+    // Were the last head still in the buffer, this would be answered as `/a.txt`.
+    let missing = Response::parse(&server.raw("GET /missing.txt HTTP/1.1\r\nHost: h\r\n\r\n"));
+    missing.assert_error("HTTP/1.1 404 Not Found");
+    assert!(!missing.body_text().contains("alpha"));
+    // A head in two pieces, after a client that connected and left without a byte.
+    drop(TcpStream::connect(server.addr).expect("connect"));
+    let mut stream = TcpStream::connect(server.addr).expect("connect");
+    stream.write_all(b"GET /b.txt HTTP/1.1\r\n").expect("send");
+    std::thread::sleep(Duration::from_millis(50));
+    stream.write_all(b"Host: h\r\n\r\n").expect("send");
+    let pieces = Response::parse(&read_to_eof(&mut stream));
+    pieces.assert_status("HTTP/1.1 200 OK");
+    assert_eq!(pieces.body, b"bravo\n");
+    // A response larger than a kept buffer, then small ones again.
+    let big = server.get("/big.txt");
+    big.assert_status("HTTP/1.1 200 OK");
+    assert_eq!(big.body, "z".repeat(20_000).as_bytes());
+    for (target, body) in [("/b.txt", &b"bravo\n"[..]), ("/a.txt", b"alpha\n"), ("/b.txt", b"bravo\n")] {
+        let response = server.get(target);
+        response.assert_status("HTTP/1.1 200 OK");
+        assert_eq!(response.body, body, "{target}");
+    }
+}
+
 #[test]
 fn get_with_a_body_is_answered_once() {
     let server = TestServer::start();
