@@ -92,7 +92,8 @@ pub const DEFER_BUSY_PARKS: u32 = 8;
 /// second that look costs a few milliseconds of parked connections a second).
 pub const DEFER_PROBE: Duration = Duration::from_secs(1);
 
-/// The head buffer a connection starts with; it doubles up to `MAX_HEAD_BYTES` (+1, so "too
+/// The head buffer a connection starts with when its loop has no spare one
+/// (`SPARE_BUFFER_BYTES`); it doubles up to `MAX_HEAD_BYTES` (+1, so "too
 /// large" can be told from "exactly full"). Browsers' heads are 300–1500 bytes.
 pub const INITIAL_HEAD_BUFFER: usize = 2048;
 
@@ -102,6 +103,7 @@ pub const INITIAL_HEAD_BUFFER: usize = 2048;
 /// one per connection cost two trips into the allocator's bins: ~500 of the ~10,000
 /// instructions of a small cached response (callgrind).
 pub const SPARE_BUFFER_BYTES: usize = 8 * 1024;
+/// How many closed connections' buffers a loop keeps (see `SPARE_BUFFER_BYTES`).
 pub const SPARE_BUFFERS: usize = 32;
 
 /// `TCP_NOTSENT_LOWAT`: a socket counts as writable only while less than this much of what

@@ -11,7 +11,6 @@
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -23,6 +22,7 @@ use crate::files::confined_open::open_no_symlinks;
 use crate::files::media_type::FileType;
 use crate::files::site::Site;
 use crate::files::watch::{ChangeWatch, Stamp, Untracked};
+use crate::files::PathHash;
 use crate::limits::{FILE_CACHE_BYTES, FILE_CACHE_FILES, SMALL_FILE_BYTES};
 
 /// A cached file: its bytes, and those of its precompressed siblings.
@@ -49,8 +49,9 @@ impl CachedFile {
 pub struct Snapshot {
     pub bytes: Arc<[u8]>,
     pub modified: SystemTime,
-    /// The HTTP side's entity tag for these bytes, made by it on first use and kept as long
-    /// as they are (`http::file_response`): the file layer only holds it.
+    /// The HTTP side's entity tag for these bytes (their length and modification time, before
+    /// any suffix for a coding or a live page), made by it on first use and kept as long as
+    /// they are (`http::file_response`): the file layer only holds it.
     pub etag: OnceCell<String>,
 }
 
@@ -61,31 +62,7 @@ pub enum Named<'p> {
     FolderIndex(&'p str),
 }
 
-/// FNV-1a over a URL path. SipHash, the default, resists keys chosen to collide; here a client
-/// chooses only what it looks up, never what is kept (paths of files in the root, at most
-/// `FILE_CACHE_FILES`), so a lookup stays bounded by the table. It cost 330 of the ~9,000
-/// instructions of a cached response; this costs a few per byte of the path (callgrind).
-struct PathHasher(u64);
-
-impl Default for PathHasher {
-    fn default() -> PathHasher {
-        PathHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for PathHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type PathMap = HashMap<String, Rc<CachedFile>, BuildHasherDefault<PathHasher>>;
+type PathMap = HashMap<String, Rc<CachedFile>, PathHash>;
 
 /// One event loop's cache. Owned by the loop and passed to each request: nothing is shared
 /// between threads, so nothing is locked.

@@ -12,6 +12,7 @@ use std::os::fd::AsRawFd;
 
 use crate::files::resolve::open_beneath;
 use crate::files::site::Site;
+use crate::files::PathHash;
 use crate::limits::{REMEMBERED_FILES, SETTLE_TIME};
 
 /// One event loop's memory of files seen without siblings: file path → its folder's
@@ -21,7 +22,7 @@ pub struct SiblingMemory {
     /// The `Site::id` remembered for: another tree (a deploy) may have the same folder times
     /// (`rsync -a`, `tar x` keep them) and other siblings.
     site: u64,
-    without_siblings: HashMap<String, i128>,
+    without_siblings: HashMap<String, i128, PathHash>,
 }
 
 impl SiblingMemory {

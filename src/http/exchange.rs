@@ -197,10 +197,6 @@ pub struct RequestReader {
 }
 
 impl RequestReader {
-    pub fn new() -> RequestReader {
-        RequestReader::default()
-    }
-
     /// Receives into `buffer` (emptied first): one a closed connection gave back, so its
     /// allocation serves the next (`socket::event_loop`).
     pub fn with_buffer(mut buffer: Vec<u8>) -> RequestReader {
@@ -262,7 +258,7 @@ impl RequestReader {
             }
             Err(error) => refusal(&self.buf, &error, state),
         };
-        Some(reply.encode(service, &mut state.dates, std::mem::take(&mut self.buf)))
+        Some(reply.encode(service, &mut state.dates, self.take_buffer()))
     }
 
     /// The head did not arrive within the head deadline: 408.
@@ -278,7 +274,12 @@ impl RequestReader {
     }
 
     fn refuse(&mut self, error: &RequestError, service: &Service, state: &mut LoopState) -> Transmission {
-        refusal(&self.buf, error, state).encode(service, &mut state.dates, std::mem::take(&mut self.buf))
+        refusal(&self.buf, error, state).encode(service, &mut state.dates, self.take_buffer())
+    }
+
+    /// The buffer, for the transmission, leaving a reader with nothing received, as new.
+    fn take_buffer(&mut self) -> Vec<u8> {
+        std::mem::take(self).buf
     }
 }
 

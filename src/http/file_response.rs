@@ -8,6 +8,7 @@
 //! 3. If-Range, then Range (206, multipart 206, or 416);
 //! 4. otherwise 200 with the whole representation.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::fs::{File, Metadata};
 use std::io::Read;
@@ -152,28 +153,26 @@ pub fn file_response(
         if matches!(source, Source::Memory(_)) { "in memory:" } else { "opened" },
         coding.map_or("", |c| c.file_suffix())
     );
-    let make_etag = || {
-        let mut etag = file_etag(len, modified);
-        if let Some(coding) = coding {
-            // Each coding is its own representation with its own strong tag (RFC 9110 §8.8.3).
-            etag.insert_str(etag.len() - 1, &format!("-{}", coding.token()));
-        }
-        if live {
-            // Not the file's bytes: a tag of its own, so no cache mixes the two (§8.8.3).
-            etag.insert_str(etag.len() - 1, "-live");
-        }
-        etag
-    };
-    // A variant in memory is one coding of one version of the file, and whether it is a
-    // live page is the site's: its tag is made once (callgrind: ~550 of ~9,000 instructions).
+    // A variant in memory keeps the tag of its bytes, made once (callgrind: ~530 of ~9,000
+    // instructions a response); a coding or a live page adds its suffix on each response.
     let made;
-    let etag: &str = match kept_etag {
-        Some(kept) => kept.get_or_init(make_etag),
+    let file_tag: &str = match kept_etag {
+        Some(kept) => kept.get_or_init(|| file_etag(len, modified)),
         None => {
-            made = make_etag();
+            made = file_etag(len, modified);
             &made
         }
     };
+    let mut etag = Cow::Borrowed(file_tag);
+    if let Some(coding) = coding {
+        // Each coding is its own representation with its own strong tag (RFC 9110 §8.8.3).
+        etag = Cow::Owned(with_suffix(&etag, coding.token()));
+    }
+    if live {
+        // Not the file's bytes: a tag of its own, so no cache mixes the two (§8.8.3).
+        etag = Cow::Owned(with_suffix(&etag, "live"));
+    }
+    let etag = &*etag;
     let modified = whole_seconds(modified);
     let validators = Validators { etag, last_modified: Some(modified) };
     let mut response = match check_preconditions(head, &validators) {
@@ -308,6 +307,12 @@ fn read_small_file(file: File, len: u64) -> Result<Vec<u8>, FileError> {
         bytes.shrink_to_fit();
     }
     Ok(bytes)
+}
+
+/// `"tag"` with `-suffix` inside the quotes.
+fn with_suffix(tag: &str, suffix: &str) -> String {
+    let (open, _) = tag.split_at(tag.len() - 1);
+    format!("{open}-{suffix}\"")
 }
 
 /// HTTP dates have whole seconds (RFC 9110 §5.6.7); comparisons must use the same precision.

@@ -287,8 +287,8 @@ pub fn write_response_head(out: &mut Vec<u8>, response: &Response, added: &Added
 }
 
 /// Whether `bytes` holds a CR or an LF, eight bytes at a time: a response's values are short
-/// (5–40 bytes), where a byte loop cost 580 instructions a response and `memchr2` 370
-/// (callgrind). A byte of `word ^ CR` is zero where `word` has a CR, and `x - 0x01…01 & !x &
+/// (5–40 bytes), where a byte loop cost 563 instructions a response, `memchr2` 371 and this
+/// 153 (callgrind). A byte of `word ^ CR` is zero where `word` has a CR, and `x - 0x01…01 & !x &
 /// 0x80…80` is non-zero exactly when some byte of `x` is zero.
 fn has_line_break(bytes: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -296,7 +296,7 @@ fn has_line_break(bytes: &[u8]) -> bool {
     let has_zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
     let mut words = bytes.chunks_exact(8);
     for word in &mut words {
-        let word = u64::from_ne_bytes(word.try_into().unwrap_or_default());
+        let word = u64::from_ne_bytes(word.try_into().expect("chunks_exact(8) gives 8 bytes"));
         if has_zero_byte(word ^ (ONES * u64::from(b'\r'))) || has_zero_byte(word ^ (ONES * u64::from(b'\n'))) {
             return true;
         }

@@ -76,8 +76,8 @@ macro_rules! narrate {
 }
 
 impl Connection {
-    /// `buffer` receives the head and then holds what is sent: one a closed connection gave
-    /// back (`close`), or a new one.
+    /// `buffer` receives the head and then holds the first bytes sent (a later piece of the
+    /// body may take its place): one a closed connection gave back (`close`), or a new one.
     pub fn new(
         id: u64,
         stream: TcpStream,
