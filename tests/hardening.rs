@@ -533,6 +533,36 @@ fn a_file_truncated_while_sent_is_cut_short_never_padded() {
     assert_quick_ok(server.addr, "/");
 }
 
+/// Cut ahead of the sender: `sendfile` stops short at the new end while the socket still has
+/// room. That short count must be read as the file's end (it is checked against the file's
+/// length), not as a full socket waiting for room it will never report: the response ends
+/// at once, at exactly the new length, instead of at the write timeout.
+#[test]
+fn a_file_cut_ahead_of_the_sender_ends_at_its_new_length_at_once() {
+    const SIZE: usize = 20 * MIB;
+    const CUT: usize = 16 * MIB;
+    let server = serve(&[("big.bin", SIZE)], &["--write-timeout", "60"]);
+    let path = server.root.join("big.bin");
+
+    let (mut stream, response) = download(server.addr, "/big.bin", MIB);
+    assert_eq!(response.content_length(), SIZE as u64);
+    let mut body = response.body;
+    // The server fills the socket buffers (a few MiB, far short of the cut) and waits.
+    thread::sleep(Duration::from_millis(300));
+    fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(CUT as u64).expect("truncate");
+
+    let started = Instant::now();
+    let _ = stream.read_to_end(&mut body);
+    assert!(started.elapsed() < READ_TIMEOUT, "the cut response waited for the write timeout");
+    assert_eq!(body.len(), CUT, "the response did not end at the file's new end");
+    assert_eq!(pattern_mismatch(&body, 0, 0), None, "padding or garbage in a cut response");
+    let logged = Instant::now() + QUICK;
+    while server.log_lines_containing("changed size") == 0 && Instant::now() < logged {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.log_lines_containing("changed size"), 1, "{}", server.log());
+}
+
 #[test]
 fn a_file_replaced_while_sent_is_sent_whole_from_the_old_version() {
     const SIZE: usize = 20 * MIB;

@@ -469,7 +469,13 @@ impl Outgoing {
         (self.written + self.sent_from_file).saturating_sub(self.head_len as u64)
     }
 
-    /// Writes until done or the socket's buffer is full.
+    /// Writes until done or the socket's buffer is full. A short write is taken to mean the
+    /// latter (or, for a file region, that the file ended: `sys::send_region`): the kernel
+    /// sends fewer bytes than offered only when it ran out of room, and then reports the room
+    /// it makes later as a new edge. Asking again just to hear `EAGAIN` costs a syscall, and for
+    /// `sendfile` a dear one: 1.8 µs here, as it reads 64 KiB of the page cache into its pipe
+    /// before it finds the socket full. That was half the `sendfile` calls of a 10 MiB download
+    /// (~50 of ~110), while a look at the file's length costs 0.3 µs.
     fn write_to(&mut self, stream: &TcpStream) -> io::Result<Progress> {
         let mut progressed = false;
         loop {
@@ -481,6 +487,9 @@ impl Outgoing {
                         self.pos += n;
                         self.written += n as u64;
                         progressed = true;
+                        if self.pos < self.bytes.len() {
+                            return Ok(Progress::Blocked { progressed });
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Blocked { progressed }),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -495,10 +504,19 @@ impl Outgoing {
                         // Nothing could be read before the region's end: the file shrank.
                         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file truncated"));
                     }
-                    Ok(n) => {
+                    Ok(n) if n == remaining => {
                         self.sent_from_file += n;
                         progressed = true;
-                        self.region = if n == remaining { None } else { Some((offset + n, remaining - n)) };
+                        self.region = None;
+                    }
+                    Ok(n) => {
+                        self.sent_from_file += n;
+                        self.region = Some((offset + n, remaining - n));
+                        // Stopped at the file's end, before the region's: the file shrank.
+                        if file.metadata()?.len() <= offset + n {
+                            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file truncated"));
+                        }
+                        return Ok(Progress::Blocked { progressed: true });
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Blocked { progressed }),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -21,8 +21,10 @@
 //!   (Linux; `socket/deferral.rs` decides when).
 //! - `send_bytes(more)`: one `send` that never raises SIGPIPE; `more` says that what follows
 //!   is more data or the close, so the system may hold a partial segment until then.
-//! - `send_region`: sends bytes `offset..offset + len` of a file; `Ok(0)` only when the file
-//!   ended before the region did (it shrank).
+//! - `send_region`: sends bytes `offset..offset + len` of a file, as many as the socket
+//!   takes. Fewer than `len` only when the socket's buffer filled (its next room is reported
+//!   by the poller, so nobody need ask again to hear `EAGAIN`) or the file ended before the
+//!   region did (it shrank); `Ok(0)` only for the latter.
 //! - `prepare_handover`: before a listener sharing its port with `SO_REUSEPORT` closes,
 //!   keeps new connections from queueing on it where the system can; says what it did.
 //! - `replace_fd`: makes an fd's slot refer to another open file, atomically, so no other
@@ -219,5 +221,29 @@ mod tests {
         assert_eq!(&got[..60_000], &content[1000..61_000]);
         assert_eq!(&got[60_000..], b"tail");
         let _ = std::io::stdout().flush();
+    }
+
+    /// The promise the connection's sender rests on: a count short of `len` means the socket is
+    /// full (asking again at once hears `EAGAIN`) or the file ended (then `Ok(0)`).
+    #[test]
+    fn a_short_file_region_means_a_full_socket_or_the_end_of_the_file() {
+        const LEN: u64 = 2 << 20;
+        let path = std::env::temp_dir().join(format!("rawserve-sys-short-{}", std::process::id()));
+        std::fs::write(&path, vec![b'x'; LEN as usize]).expect("write");
+        let file = std::fs::File::open(&path).expect("open");
+        std::fs::remove_file(&path).expect("remove");
+
+        // A client that reads nothing: the socket fills long before 2 MiB.
+        let (server, _client) = pair();
+        set_int_option(&server, libc::SOL_SOCKET, libc::SO_SNDBUF, 64 * 1024).expect("SO_SNDBUF");
+        let sent = send_region(&server, &file, 0, LEN).expect("room at first");
+        assert!(sent > 0 && sent < LEN, "sent {sent} of {LEN} bytes to a client that reads nothing");
+        let again = send_region(&server, &file, sent, LEN - sent).map_err(|e| e.kind());
+        assert_eq!(again, Err(io::ErrorKind::WouldBlock), "a short count left room in the socket");
+
+        // A region that runs past the file's end: the bytes up to the end, then 0.
+        let (server, _client) = pair();
+        assert_eq!(send_region(&server, &file, LEN - 1000, 5000).expect("to the end"), 1000);
+        assert_eq!(send_region(&server, &file, LEN, 4000).expect("at the end"), 0);
     }
 }

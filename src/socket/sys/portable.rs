@@ -32,23 +32,38 @@ pub fn accept_nonblocking(listener: &TcpListener) -> io::Result<(TcpStream, Sock
     Ok((stream, peer))
 }
 
-/// How much one call reads and offers to the socket: about what a socket with
+/// How much is read and offered to the socket at a time: about what a socket with
 /// `TCP_NOTSENT_LOWAT` takes at once. Bytes read but not taken are read again next time.
 const CHUNK: usize = 64 * 1024;
 
-/// `pread` + `send`: a copy through user space per chunk, where `sendfile` is missing.
+/// `pread` + `send`: a copy through user space per chunk, where `sendfile` is missing;
+/// chunk after chunk until the socket is full or the region (or the file) ends.
 #[cfg_attr(not(feature = "portable"), allow(dead_code))]
 pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
     let mut chunk = vec![0u8; len.min(CHUNK as u64) as usize];
-    let read = loop {
-        match file.read_at(&mut chunk, offset) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => break other?,
+    let mut sent = 0;
+    while sent < len {
+        let want = (len - sent).min(CHUNK as u64) as usize;
+        let read = loop {
+            match file.read_at(&mut chunk[..want], offset + sent) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        if read == 0 {
+            break;
         }
-    };
-    if read == 0 {
-        return Ok(0);
+        // More follows when this chunk is not the region's end.
+        let n = match super::send_bytes(stream, &chunk[..read], true) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if sent > 0 && e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        };
+        sent += n as u64;
+        if n < read {
+            break;
+        }
     }
-    // More follows when this chunk is not the region's end.
-    Ok(super::send_bytes(stream, &chunk[..read], true)? as u64)
+    Ok(sent)
 }
