@@ -499,31 +499,42 @@ fn sigterm_lets_downloads_in_flight_finish_and_refuses_new_connections() {
 // Files that change while they are sent
 // ---------------------------------------------------------------------------------------
 
-#[test]
-fn a_file_truncated_while_sent_is_cut_short_never_padded() {
-    const SIZE: usize = 20 * MIB;
-    const TRUNCATED: usize = MIB;
-    let server = serve(&[("big.bin", SIZE)], &["--write-timeout", "10"]);
-    let path = server.root.join("big.bin");
+/// The size of the file `cut_while_sent` serves.
+const SENT_SIZE: usize = 20 * MIB;
 
-    let (mut stream, response) = download(server.addr, "/big.bin", TRUNCATED);
-    assert_eq!(response.content_length(), SIZE as u64);
+/// Serves a 20 MiB file, reads its first MiB, lets the server fill the socket buffers (a few
+/// MiB) and wait, cuts the file to `cut` bytes, and reads to the end. Returns the server, the
+/// body received and how long its end took. The write timeout (60 s) is far past
+/// `READ_TIMEOUT`, so a response left waiting for it shows as an end that never came.
+fn cut_while_sent(cut: usize) -> (TestServer, Vec<u8>, Duration) {
+    let server = serve(&[("big.bin", SENT_SIZE)], &["--write-timeout", "60"]);
+    let path = server.root.join("big.bin");
+    let (mut stream, response) = download(server.addr, "/big.bin", MIB);
+    assert_eq!(response.content_length(), SENT_SIZE as u64);
     let mut body = response.body;
-    // Let the server fill the socket buffers and block, then cut the file.
     thread::sleep(Duration::from_millis(300));
-    fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(TRUNCATED as u64).expect("truncate");
+    fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(cut as u64).expect("truncate");
 
     let started = Instant::now();
     let _ = stream.read_to_end(&mut body); // EOF or a reset: either way the end
-    assert!(started.elapsed() < READ_TIMEOUT, "the truncated response did not end");
-    // Fewer bytes than the Content-Length it announced (never more), all of them the file's.
-    assert!(body.len() < SIZE, "received {} bytes: all of the old length?", body.len());
-    assert_eq!(pattern_mismatch(&body, 0, 0), None, "padding or garbage in a truncated response");
+    let took = started.elapsed();
     let logged = Instant::now() + QUICK;
     while server.log_lines_containing("changed size") == 0 && Instant::now() < logged {
         thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(server.log_lines_containing("changed size"), 1, "{}", server.log());
+    (server, body, took)
+}
+
+/// Cut behind the sender: its next `sendfile` finds nothing before the region's end.
+#[test]
+fn a_file_truncated_while_sent_is_cut_short_never_padded() {
+    const TRUNCATED: usize = MIB;
+    let (server, body, took) = cut_while_sent(TRUNCATED);
+    assert!(took < READ_TIMEOUT, "the truncated response did not end");
+    // Fewer bytes than the Content-Length it announced (never more), all of them the file's.
+    assert!(body.len() < SENT_SIZE, "received {} bytes: all of the old length?", body.len());
+    assert_eq!(pattern_mismatch(&body, 0, 0), None, "padding or garbage in a truncated response");
 
     // The file as it is now is served whole and correctly.
     let now = eventually_ok(server.addr, "/big.bin", QUICK);
@@ -539,28 +550,11 @@ fn a_file_truncated_while_sent_is_cut_short_never_padded() {
 /// at once, at exactly the new length, instead of at the write timeout.
 #[test]
 fn a_file_cut_ahead_of_the_sender_ends_at_its_new_length_at_once() {
-    const SIZE: usize = 20 * MIB;
     const CUT: usize = 16 * MIB;
-    let server = serve(&[("big.bin", SIZE)], &["--write-timeout", "60"]);
-    let path = server.root.join("big.bin");
-
-    let (mut stream, response) = download(server.addr, "/big.bin", MIB);
-    assert_eq!(response.content_length(), SIZE as u64);
-    let mut body = response.body;
-    // The server fills the socket buffers (a few MiB, far short of the cut) and waits.
-    thread::sleep(Duration::from_millis(300));
-    fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(CUT as u64).expect("truncate");
-
-    let started = Instant::now();
-    let _ = stream.read_to_end(&mut body);
-    assert!(started.elapsed() < READ_TIMEOUT, "the cut response waited for the write timeout");
+    let (_server, body, took) = cut_while_sent(CUT);
+    assert!(took < READ_TIMEOUT, "the cut response waited for the write timeout");
     assert_eq!(body.len(), CUT, "the response did not end at the file's new end");
     assert_eq!(pattern_mismatch(&body, 0, 0), None, "padding or garbage in a cut response");
-    let logged = Instant::now() + QUICK;
-    while server.log_lines_containing("changed size") == 0 && Instant::now() < logged {
-        thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(server.log_lines_containing("changed size"), 1, "{}", server.log());
 }
 
 #[test]
