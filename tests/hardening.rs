@@ -545,9 +545,9 @@ fn a_file_truncated_while_sent_is_cut_short_never_padded() {
 }
 
 /// Cut ahead of the sender: `sendfile` stops short at the new end while the socket still has
-/// room. That short count must be read as the file's end (it is checked against the file's
-/// length), not as a full socket waiting for room it will never report: the response ends
-/// at once, at exactly the new length, instead of at the write timeout.
+/// room. That short count must not be taken for a full socket waiting for room it will never
+/// report (the sender asks the socket, finds room, and meets the end): the response ends at
+/// once, at exactly the new length, instead of at the write timeout.
 #[test]
 fn a_file_cut_ahead_of_the_sender_ends_at_its_new_length_at_once() {
     const CUT: usize = 16 * MIB;

@@ -11,7 +11,8 @@ fn flags(interest: Interest) -> u32 {
         // Only one of the loops waiting on the listener is woken per new connection (no
         // thundering herd); level-triggered, so a connection left in the backlog is reported again.
         Interest::Listener => libc::EPOLLIN | libc::EPOLLEXCLUSIVE,
-        // Edge triggering is safe because every handler reads or writes until EAGAIN.
+        // Edge triggering is safe because every handler reads until EAGAIN and writes until
+        // EAGAIN or a short write the socket says it has no room after (`sys::room_to_send`).
         Interest::Connection => libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET,
         Interest::Wake => libc::EPOLLIN,
     }) as u32

@@ -106,8 +106,7 @@ pub fn send_bytes(stream: &TcpStream, bytes: &[u8], _more: bool) -> io::Result<u
 /// as many bytes as the socket takes. A count of 0 means "to the end of the file" to both, so
 /// it is never passed. On `EAGAIN` and `EINTR` the bytes already sent are reported through
 /// the pointer: after `EAGAIN` they are the result (the socket is full); after `EINTR` the
-/// call is made again for the rest, so a short count always means a full socket or the file's
-/// end.
+/// call is made again for the rest.
 #[cfg_attr(feature = "portable", allow(dead_code))]
 pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
     let mut total = 0;
@@ -145,7 +144,7 @@ pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io
         total += sent;
         match error {
             Some(error) if error.raw_os_error() == Some(libc::EINTR) => {}
-            Some(error) if error.raw_os_error() == Some(libc::EAGAIN) && total > 0 => break,
+            Some(_) if total > 0 => break,
             Some(error) => return Err(error),
             // Fewer than asked without an error: the file ended.
             None if sent < count => break,

@@ -60,9 +60,8 @@ pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io
     let mut off = libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     let mut sent = 0;
     loop {
-        // The kernel moves at most 0x7ffff000 bytes per call; a call that moved all it was
-        // asked for is followed by another, so a short count always means a full socket or
-        // the file's end.
+        // The kernel moves at most 0x7ffff000 bytes per call: one that moved all it was asked
+        // for is followed by another.
         let count = (len - sent).min(0x7fff_f000) as usize;
         // SAFETY: both fds are open for the call; `off` is a valid in/out offset.
         let n = unsafe { libc::sendfile(stream.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
@@ -70,7 +69,7 @@ pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io
             let error = io::Error::last_os_error();
             match error.kind() {
                 io::ErrorKind::Interrupted => continue,
-                io::ErrorKind::WouldBlock if sent > 0 => return Ok(sent),
+                _ if sent > 0 => return Ok(sent),
                 _ => return Err(error),
             }
         }

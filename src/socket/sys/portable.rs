@@ -37,7 +37,7 @@ pub fn accept_nonblocking(listener: &TcpListener) -> io::Result<(TcpStream, Sock
 const CHUNK: usize = 64 * 1024;
 
 /// `pread` + `send`: a copy through user space per chunk, where `sendfile` is missing;
-/// chunk after chunk until the socket is full or the region (or the file) ends.
+/// chunk after chunk until the socket takes one in part or the region (or the file) ends.
 #[cfg_attr(not(feature = "portable"), allow(dead_code))]
 pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
     let mut chunk = vec![0u8; len.min(CHUNK as u64) as usize];
@@ -53,11 +53,12 @@ pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io
         if read == 0 {
             break;
         }
-        // More follows when this chunk is not the region's end.
+        // What follows a chunk is more of the file, the response's next piece or the close:
+        // `more` holds for all three (see `send_bytes`).
         let n = match super::send_bytes(stream, &chunk[..read], true) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if sent > 0 && e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(_) if sent > 0 => break,
             Err(e) => return Err(e),
         };
         sent += n as u64;
