@@ -96,7 +96,6 @@ pub fn recv_uninit(stream: &TcpStream, buf: &mut [MaybeUninit<u8>]) -> io::Resul
     Ok(n as usize)
 }
 
-/// One `send(2)` with these flags.
 /// Whether the socket would take more bytes now (`poll` for `POLLOUT`, not waiting). Asked after
 /// a short write, before waiting for the poller. A full socket is the usual reason for a short
 /// count, and Linux's `tcp_poll`, finding no room, marks the socket (`SOCK_NOSPACE`) so the
@@ -112,6 +111,7 @@ pub fn room_to_send(stream: &TcpStream) -> bool {
     ready != 0
 }
 
+/// One `send(2)` with these flags.
 fn send_with_flags(stream: &TcpStream, bytes: &[u8], flags: libc::c_int) -> io::Result<usize> {
     // SAFETY: the pointer and length describe a live slice.
     let n = unsafe { libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), flags) };

@@ -44,15 +44,13 @@ pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io
     let mut sent = 0;
     while sent < len {
         let want = (len - sent).min(CHUNK as u64) as usize;
-        let read = loop {
-            match file.read_at(&mut chunk[..want], offset + sent) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other?,
-            }
+        let read = match file.read_at(&mut chunk[..want], offset + sent) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) if sent > 0 => break,
+            Err(e) => return Err(e),
         };
-        if read == 0 {
-            break;
-        }
         // What follows a chunk is more of the file, the response's next piece or the close:
         // `more` holds for all three (see `send_bytes`).
         let n = match super::send_bytes(stream, &chunk[..read], true) {
