@@ -102,56 +102,49 @@ pub fn send_bytes(stream: &TcpStream, bytes: &[u8], _more: bool) -> io::Result<u
     super::send_with_flags(stream, bytes, flags)
 }
 
-/// The BSD `sendfile(2)` (file first, socket second, the count returned through a pointer),
-/// as many bytes as the socket takes. A count of 0 means "to the end of the file" to both, so
-/// it is never passed. On `EAGAIN` and `EINTR` the bytes already sent are reported through
-/// the pointer: after `EAGAIN` they are the result (the socket is full); after `EINTR` the
-/// call is made again for the rest.
+/// The BSD `sendfile(2)` (file first, socket second, the count returned through a pointer).
+/// A count of 0 means "to the end of the file" to both, so it is never passed. On `EAGAIN`
+/// the bytes already sent are reported, and counted as progress.
 #[cfg_attr(feature = "portable", allow(dead_code))]
 pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
-    let mut total = 0;
-    while total < len {
-        let off = libc::off_t::try_from(offset + total).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        let count = (len - total).min(0x7fff_f000);
-        #[cfg(target_os = "freebsd")]
-        let (result, sent) = {
-            let mut sent: libc::off_t = 0;
-            // SAFETY: both fds are open; no header/trailer vectors; `sent` is writable.
-            let result = unsafe {
-                libc::sendfile(
-                    file.as_raw_fd(),
-                    stream.as_raw_fd(),
-                    off,
-                    count as libc::size_t,
-                    std::ptr::null_mut(),
-                    &mut sent,
-                    0,
-                )
-            };
-            (result, sent)
-        };
-        #[cfg(target_os = "macos")]
-        let (result, sent) = {
-            let mut sent = count as libc::off_t;
-            // SAFETY: both fds are open; no header/trailer vectors; `sent` is the in/out length.
-            let result = unsafe {
-                libc::sendfile(file.as_raw_fd(), stream.as_raw_fd(), off, &mut sent, std::ptr::null_mut(), 0)
-            };
-            (result, sent)
-        };
-        let error = (result < 0).then(io::Error::last_os_error);
-        let sent = u64::try_from(sent).unwrap_or(0);
-        total += sent;
-        match error {
-            Some(error) if error.raw_os_error() == Some(libc::EINTR) => {}
-            Some(_) if total > 0 => break,
-            Some(error) => return Err(error),
-            // Fewer than asked without an error: the file ended.
-            None if sent < count => break,
-            None => {}
-        }
+    if len == 0 {
+        return Ok(0);
     }
-    Ok(total)
+    let off = libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let count = len.min(0x7fff_f000);
+    #[cfg(target_os = "freebsd")]
+    let (result, sent) = {
+        let mut sent: libc::off_t = 0;
+        // SAFETY: both fds are open; no header/trailer vectors; `sent` is writable.
+        let result = unsafe {
+            libc::sendfile(
+                file.as_raw_fd(),
+                stream.as_raw_fd(),
+                off,
+                count as libc::size_t,
+                std::ptr::null_mut(),
+                &mut sent,
+                0,
+            )
+        };
+        (result, sent)
+    };
+    #[cfg(target_os = "macos")]
+    let (result, sent) = {
+        let mut sent = count as libc::off_t;
+        // SAFETY: both fds are open; no header/trailer vectors; `sent` is the in/out length.
+        let result =
+            unsafe { libc::sendfile(file.as_raw_fd(), stream.as_raw_fd(), off, &mut sent, std::ptr::null_mut(), 0) };
+        (result, sent)
+    };
+    if result < 0 {
+        let error = io::Error::last_os_error();
+        if sent > 0 && matches!(error.raw_os_error(), Some(libc::EAGAIN | libc::EINTR)) {
+            return Ok(sent as u64);
+        }
+        return Err(error);
+    }
+    Ok(sent as u64)
 }
 
 /// `slot` now refers to what `source` does; on failure the slot is returned as it was.

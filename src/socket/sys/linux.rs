@@ -54,30 +54,18 @@ pub fn send_bytes(stream: &TcpStream, bytes: &[u8], more: bool) -> io::Result<us
 }
 
 /// `sendfile(2)`: file bytes go from the page cache to the socket without a copy through
-/// user space, as many as the socket takes.
+/// user space. Returns 0 only at the file's end.
 #[cfg_attr(feature = "portable", allow(dead_code))]
 pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
     let mut off = libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let mut sent = 0;
-    loop {
-        // The kernel moves at most 0x7ffff000 bytes per call: one that moved all it was asked
-        // for is followed by another.
-        let count = (len - sent).min(0x7fff_f000) as usize;
-        // SAFETY: both fds are open for the call; `off` is a valid in/out offset.
-        let n = unsafe { libc::sendfile(stream.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
-        if n < 0 {
-            let error = io::Error::last_os_error();
-            match error.kind() {
-                io::ErrorKind::Interrupted => continue,
-                _ if sent > 0 => return Ok(sent),
-                _ => return Err(error),
-            }
-        }
-        sent += n as u64;
-        if (n as usize) < count || sent == len {
-            return Ok(sent);
-        }
+    // The kernel moves at most 0x7ffff000 bytes per call.
+    let count = len.min(0x7fff_f000) as usize;
+    // SAFETY: both fds are open for the call; `off` is a valid in/out offset.
+    let n = unsafe { libc::sendfile(stream.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
     }
+    Ok(n as u64)
 }
 
 /// `dup3(source, slot)`: `slot` now refers to what `source` does, atomically; on failure the

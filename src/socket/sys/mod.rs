@@ -21,12 +21,11 @@
 //!   (Linux; `socket/deferral.rs` decides when).
 //! - `send_bytes(more)`: one `send` that never raises SIGPIPE; `more` says that what follows
 //!   is more data or the close, so the system may hold a partial segment until then.
-//! - `send_region`: sends bytes `offset..offset + len` of a file, as many as the socket
-//!   takes (across the system's per-call limits); `Ok(0)` only when the file ended before the
-//!   region did (it shrank). An error after some bytes went is reported as those bytes, and
-//!   met again by the next call.
+//! - `send_region`: sends bytes `offset..offset + len` of a file, or a first part of them;
+//!   `Ok(0)` only when the file ended before the region did (it shrank).
 //! - `room_to_send`: whether the socket would take more now; after a short write, "no" means
-//!   the poller will report its room (see the function).
+//!   the poller will report its room (see the function), "yes" that the writer should call
+//!   again.
 //! - `prepare_handover`: before a listener sharing its port with `SO_REUSEPORT` closes,
 //!   keeps new connections from queueing on it where the system can; says what it did.
 //! - `replace_fd`: makes an fd's slot refer to another open file, atomically, so no other
@@ -240,30 +239,56 @@ mod tests {
         let _ = std::io::stdout().flush();
     }
 
-    /// What the connection's sender rests on: a region sent to a client that reads nothing
-    /// comes back short, the socket then says it has no room (and a call at once hears
-    /// `EAGAIN`), while a fresh socket has room; a region past the file's end comes back
-    /// short at the end, then `Ok(0)`.
+    /// What the connection's sender rests on. Written to until `room_to_send` says no (a
+    /// client that reads nothing fills the socket) and only then registered, as the event loop
+    /// does, the socket is not reported ready; once the client reads, the poller reports it
+    /// (the edge the sender waits for). A region past the file's end comes back short at the
+    /// end with room left, then `Ok(0)`.
     #[test]
-    fn a_short_region_to_a_full_socket_leaves_no_room_and_one_past_the_end_stops_there() {
+    fn no_room_after_a_write_means_the_poller_reports_the_room_later() {
+        use crate::socket::readiness::{Events, Interest, Poller};
+        use std::time::{Duration, Instant};
         // Sparse: far more than any loopback buffers take, without writing it.
         const LEN: u64 = 256 << 20;
-        let path = std::env::temp_dir().join(format!("rawserve-sys-short-{}", std::process::id()));
+        const TOKEN: u64 = 7;
+        let path = std::env::temp_dir().join(format!("rawserve-sys-room-{}", std::process::id()));
         let file = std::fs::File::create(&path).expect("create");
         file.set_len(LEN).expect("set_len");
         let file = std::fs::File::open(&path).expect("open");
         std::fs::remove_file(&path).expect("remove");
 
-        let (server, _client) = pair();
+        let (server, mut client) = pair();
         #[cfg(target_os = "linux")]
         set_int_option(&server, libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT, crate::limits::NOTSENT_LOWAT)
             .expect("TCP_NOTSENT_LOWAT");
         assert!(room_to_send(&server), "a fresh socket has no room");
-        let sent = send_region(&server, &file, 0, LEN).expect("room at first");
-        assert!(sent > 0 && sent < LEN, "sent {sent} of {LEN} bytes to a client that reads nothing");
-        assert!(!room_to_send(&server), "a short count, and still room in the socket");
-        let again = send_region(&server, &file, sent, LEN - sent).map_err(|e| e.kind());
-        assert_eq!(again, Err(io::ErrorKind::WouldBlock), "no room, yet the socket took more");
+        let mut sent = 0;
+        while room_to_send(&server) {
+            sent += send_region(&server, &file, sent, LEN - sent).expect("room, so no error");
+            assert!(sent < LEN, "a client that reads nothing took all {LEN} bytes");
+        }
+        let poller = Poller::new().expect("poller");
+        poller.add(&server, TOKEN, Interest::Connection).expect("add");
+        let mut events = Events::with_capacity(4);
+        poller.wait(&mut events, Some(Duration::ZERO)).expect("wait");
+        assert_eq!(events.tokens().count(), 0, "reported ready with no room");
+
+        client.set_nonblocking(true).expect("non-blocking");
+        let mut sink = vec![0u8; 64 * 1024];
+        let (mut drained, deadline) = (0u64, Instant::now() + Duration::from_secs(5));
+        let reported = loop {
+            match client.read(&mut sink) {
+                Ok(n) => drained += n as u64,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("client read: {e}"),
+            }
+            poller.wait(&mut events, Some(Duration::from_millis(10))).expect("wait");
+            if events.tokens().any(|token| token == TOKEN) || Instant::now() > deadline {
+                break events.tokens().any(|token| token == TOKEN);
+            }
+        };
+        assert!(reported, "no edge after the client read {drained} of the {sent} bytes sent");
+        assert!(room_to_send(&server), "reported, yet no room");
 
         let (server, _client) = pair();
         assert_eq!(send_region(&server, &file, LEN - 1000, 5000).expect("to the end"), 1000);

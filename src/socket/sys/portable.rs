@@ -32,37 +32,24 @@ pub fn accept_nonblocking(listener: &TcpListener) -> io::Result<(TcpStream, Sock
     Ok((stream, peer))
 }
 
-/// How much is read and offered to the socket at a time: about what a socket with
+/// How much one call reads and offers to the socket: about what a socket with
 /// `TCP_NOTSENT_LOWAT` takes at once. Bytes read but not taken are read again next time.
 const CHUNK: usize = 64 * 1024;
 
-/// `pread` + `send`: a copy through user space per chunk, where `sendfile` is missing;
-/// chunk after chunk until the socket takes one in part or the region (or the file) ends.
+/// `pread` + `send`: a copy through user space per chunk, where `sendfile` is missing.
 #[cfg_attr(not(feature = "portable"), allow(dead_code))]
 pub fn send_region(stream: &TcpStream, file: &File, offset: u64, len: u64) -> io::Result<u64> {
     let mut chunk = vec![0u8; len.min(CHUNK as u64) as usize];
-    let mut sent = 0;
-    while sent < len {
-        let want = (len - sent).min(CHUNK as u64) as usize;
-        let read = match file.read_at(&mut chunk[..want], offset + sent) {
-            Ok(0) => break,
-            Ok(read) => read,
+    let read = loop {
+        match file.read_at(&mut chunk, offset) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) if sent > 0 => break,
-            Err(e) => return Err(e),
-        };
-        // What follows a chunk is more of the file, the response's next piece or the close:
-        // `more` holds for all three (see `send_bytes`).
-        let n = match super::send_bytes(stream, &chunk[..read], true) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) if sent > 0 => break,
-            Err(e) => return Err(e),
-        };
-        sent += n as u64;
-        if n < read {
-            break;
+            other => break other?,
         }
+    };
+    if read == 0 {
+        return Ok(0);
     }
-    Ok(sent)
+    // What follows a chunk is more of the file, the response's next piece or the close:
+    // `more` holds for all three (see `send_bytes`).
+    Ok(super::send_bytes(stream, &chunk[..read], true)? as u64)
 }
