@@ -256,6 +256,55 @@ fn sigterm_exits_0_and_then_refuses_connections() {
     }
 }
 
+/// A supervisor or harness that waits for the port to accept and then stops the server at
+/// once must see the graceful stop (status 0), never the default action of SIGTERM (killed by
+/// the signal). With the handlers installed after the listener, half of such rounds were
+/// killed; the rounds make a window of that size all but certain to show.
+#[test]
+fn sigterm_as_soon_as_the_port_accepts_exits_0() {
+    let root = Sandbox::new();
+    let mut rounds = 0;
+    while rounds < 40 {
+        let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let mut child = Command::new(BIN)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .arg(root.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rawserve");
+        let started = std::time::Instant::now();
+        let connected = loop {
+            if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+                break Some(stream);
+            }
+            if child.try_wait().expect("try_wait").is_some() || started.elapsed() > Duration::from_secs(10) {
+                break None;
+            }
+        };
+        if connected.is_some() {
+            // kill(2) itself, not kill(1): a process start would outlast the window.
+            // SAFETY: kill has no memory effects; the pid is our own child's, not yet reaped.
+            assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0, "kill");
+        }
+        let Some(status) = wait_with_limit(&mut child, Duration::from_secs(12)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("round {rounds}: still running 12 s after SIGTERM");
+        };
+        let mut stderr = String::new();
+        let _ = child.stderr.take().expect("stderr").read_to_string(&mut stderr);
+        if connected.is_none() && stderr.contains("in use") {
+            continue; // another test took the port between our probe and rawserve's bind
+        }
+        assert!(connected.is_some(), "round {rounds}: never accepted; {status:?}, stderr {stderr:?}");
+        assert_eq!(status.code(), Some(0), "round {rounds}: status {status:?}, stderr {stderr:?}");
+        rounds += 1;
+    }
+}
+
 /// Shutting the listener down wakes every loop with `EINVAL` from accept: an expected end,
 /// not an error. Several loops and several rounds, since which loop wakes first varies.
 #[test]
