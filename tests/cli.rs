@@ -351,9 +351,9 @@ fn sigterm_lets_a_response_in_flight_finish() {
     loop {
         match TcpStream::connect_timeout(&server.addr, Duration::from_secs(2)) {
             Err(e) if e.kind() == ErrorKind::ConnectionRefused => break,
-            // A handshake that completed into the accept queue just as the listener was shut
-            // is reset by the kernel (Linux `inet_csk_listen_stop`); if the reset lands before
-            // `connect_timeout` reads SO_ERROR, it reports it. The next attempt is refused.
+            // A handshake caught by the shutdown (queued, or its last ACK arriving just after)
+            // is reset by the kernel (Linux `inet_csk_listen_stop`); when the reset lands
+            // before `connect_timeout`'s poll returns, it reports it. The next is refused.
             Err(e) if e.kind() == ErrorKind::ConnectionReset && started.elapsed() < Duration::from_secs(5) => {
                 std::thread::sleep(Duration::from_millis(50))
             }
